@@ -1,0 +1,11 @@
+// Each subcommand registers itself on the root app; main() only dispatches and turns errors
+// into one clear line and a non-zero exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lidarhd::cli {
+
+void register_info(CLI::App& app);
+
+}  // namespace lidarhd::cli
