@@ -7,6 +7,14 @@
 #include <memory>
 #include <vector>
 
+// The item decoders call these ~16 times per point; GCC otherwise keeps decode_symbol out of
+// line (about 7% of whole-chunk decode time on PDRF 6).
+#if defined(__GNUC__) || defined(__clang__)
+#define LIDARHD_LAZ_HOT inline __attribute__((always_inline))
+#else
+#define LIDARHD_LAZ_HOT inline
+#endif
+
 namespace lidarhd::laz::detail {
 
 constexpr uint32_t kMinLength = 0x01000000u;
@@ -132,7 +140,7 @@ class ArithDecoder {
     return bit;
   }
 
-  uint32_t decode_symbol(SymbolModel& m) {
+  LIDARHD_LAZ_HOT uint32_t decode_symbol(SymbolModel& m) {
     uint32_t sym, x, y = length_;
     if (m.table_size_ != 0) {
       length_ >>= kSymLengthShift;
@@ -244,7 +252,7 @@ class IntegerDecoder {
   }
   uint32_t k() const { return k_; }
 
-  int32_t decode(ArithDecoder& dec, int32_t pred, uint32_t context = 0) {
+  LIDARHD_LAZ_HOT int32_t decode(ArithDecoder& dec, int32_t pred, uint32_t context = 0) {
     uint32_t real = uint32_t(pred) + uint32_t(read_corrector(dec, k_models_[context]));
     if (corr_range_ != 0) {
       if (int32_t(real) < 0) real += corr_range_;
@@ -254,7 +262,7 @@ class IntegerDecoder {
   }
 
  private:
-  int32_t read_corrector(ArithDecoder& dec, SymbolModel& k_model) {
+  LIDARHD_LAZ_HOT int32_t read_corrector(ArithDecoder& dec, SymbolModel& k_model) {
     k_ = dec.decode_symbol(k_model);
     if (k_ == 0) return int32_t(dec.decode_bit(bit0_));
     if (k_ >= 32) return corr_min_;
