@@ -19,7 +19,11 @@ struct Vlr {
   std::vector<uint8_t> data;
   bool extended = false;    // EVLR
   uint64_t data_offset = 0; // absolute file offset of `data`
+  uint64_t data_size = 0;   // payload bytes in the file; `data` is left empty for EVLRs larger
+                            // than kMaxLoadedEvlr (waveform packets): read them from the source
 };
+
+constexpr uint64_t kMaxLoadedEvlr = uint64_t(64) << 20;
 
 struct LasHeader {
   uint16_t file_source_id = 0;
@@ -72,12 +76,22 @@ struct ExtraDim {
 };
 
 struct Crs {
-  int epsg = 0;            // 0 when no EPSG code could be read
+  int epsg = 0;            // 0 when no EPSG code could be read (horizontal part of a compound CRS)
+  int vertical_epsg = 0;   // vertical part of a compound CRS (COMPD_CS / COMPOUNDCRS), else 0
   std::string name;        // from the WKT, when there is one
   std::string wkt;         // the WKT VLR payload, when there is one
-  std::string source;      // "wkt", "geotiff" or "" (none declared)
-  std::string to_string() const;  // "EPSG:2154", the WKT name, or "none"
+  std::string source;      // where epsg came from: "wkt", "geotiff" or "" (none declared)
+  // "EPSG:2154", "EPSG:2991+6360" (compound), or "none" when no EPSG code is declared (the data
+  // README's convention; the WKT name, if any, stays in `name`).
+  std::string to_string() const;
 };
+
+// Parses the CRS from the WKT (LASF_Projection/2112, VLR or EVLR) or, when the WKT gives no EPSG
+// code, the GeoTIFF keys (LASF_Projection/34735: ProjectedCSTypeGeoKey, GeographicTypeGeoKey).
+Crs parse_crs(const std::vector<Vlr>& vlrs, const std::vector<Vlr>& evlrs);
+// EPSG codes of a WKT string (WKT1 AUTHORITY or WKT2 ID of the outermost node, or of the
+// horizontal and vertical parts of a compound CRS) and its name. Never throws.
+Crs parse_wkt_crs(const std::string& wkt);
 
 struct LaszipItemInfo {
   uint16_t type = 0, size = 0, version = 0;
@@ -117,6 +131,26 @@ struct LasFileInfo {
 // Size of the standard part of a point record for PDRF 0-10 (20, 28, 26, 34, 57, 63, 30, 36, 38,
 // 59, 67); throws FormatError for other formats.
 uint32_t point_format_base_size(uint8_t point_format);
+
+// Byte offsets of the optional fields of a PDRF (laz-format.md 1.3); -1 when absent.
+struct PointLayout {
+  uint8_t format = 0;
+  bool extended = false;       // PDRF 6-10 (30-byte base, 4-bit returns, i16 scan angle)
+  uint32_t base_size = 20;
+  int32_t gps_time = -1;       // f64
+  int32_t rgb = -1;            // 3 x u16
+  int32_t nir = -1;            // u16
+  int32_t wavepacket = -1;     // 29 bytes
+};
+PointLayout point_layout(uint8_t point_format);  // throws FormatError for formats > 10
+
+// Parses the Extra Bytes VLRs (LASF_Spec/4, in file order) for records of `record_length` bytes
+// of `point_format`; bytes left without a descriptor become one undocumented ExtraDim named
+// "extra_bytes_<offset>". Throws FormatError naming `file` when descriptors are invalid.
+std::vector<ExtraDim> parse_extra_bytes(const std::vector<Vlr>& vlrs, uint8_t point_format,
+                                        uint16_t record_length, const std::string& file);
+// Size in bytes of one element of an extra-bytes type (0 for kUndocumented).
+uint32_t extra_type_size(ExtraType t);
 
 // Reads and validates the header, VLRs and EVLRs; parses the LASzip VLR, COPC info, extra bytes and
 // CRS. Throws FormatError / IoError with the file name and the problem.

@@ -44,6 +44,7 @@ class PointTable {
  private:
   uint64_t size_ = 0;
   std::vector<Column> columns_;
+  int xyz_[3] = {-1, -1, -1};  // indices of the X, Y, Z columns (x()/y()/z() skip the lookup)
 };
 
 // Unpacks `count` records (LAS layout of `info`'s point format and record length) into a table
