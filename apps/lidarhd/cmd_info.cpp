@@ -20,7 +20,7 @@
 namespace lidarhd::cli {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct InfoOptions {
   std::string file;
