@@ -1,0 +1,195 @@
+// Arithmetic encoder and integer residual encoder, the exact mirror of arith_decoder.hpp
+// (laz-format.md 4.3-4.4). Output goes to a growable in-memory buffer so that a carry can reach
+// any earlier byte; LASzip's 4096-byte ring gives the same bytes for every real stream.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "io/laz/arith_decoder.hpp"
+
+namespace lidarhd::laz::detail {
+
+class ArithEncoder {
+ public:
+  ArithEncoder() { out_.reserve(1 << 16); }
+  void reset() {
+    out_.clear();
+    base_ = 0;
+    length_ = kMaxLength;
+  }
+
+  void encode_bit(BitModel& m, uint32_t bit) {
+    const uint32_t x = m.bit_0_prob_ * (length_ >> kBitLengthShift);
+    if (bit == 0) {
+      length_ = x;
+      ++m.bit_0_count_;
+    } else {
+      add_to_base(x);
+      length_ -= x;
+    }
+    if (length_ < kMinLength) renormalise();
+    if (--m.until_update_ == 0) m.update();
+  }
+
+  LIDARHD_LAZ_HOT void encode_symbol(SymbolModel& m, uint32_t sym) {
+    uint32_t x;
+    if (sym == m.last_symbol_) {
+      x = m.distribution_[sym] * (length_ >> kSymLengthShift);
+      add_to_base(x);
+      length_ -= x;
+    } else {
+      length_ >>= kSymLengthShift;
+      x = m.distribution_[sym] * length_;
+      add_to_base(x);
+      length_ = m.distribution_[sym + 1] * length_ - x;
+    }
+    if (length_ < kMinLength) renormalise();
+    ++m.counts_[sym];
+    if (--m.until_update_ == 0) m.update();
+  }
+
+  void write_bits(uint32_t bits, uint32_t value) {
+    if (bits > 19) {
+      write_short(value & 0xFFFF);
+      value >>= 16;
+      bits -= 16;
+    }
+    length_ >>= bits;
+    add_to_base(value * length_);
+    if (length_ < kMinLength) renormalise();
+  }
+  void write_short(uint32_t value) {
+    length_ >>= 16;
+    add_to_base(value * length_);
+    if (length_ < kMinLength) renormalise();
+  }
+  void write_int(uint32_t value) {
+    write_short(value & 0xFFFF);
+    write_short(value >> 16);
+  }
+  void write_int64(uint64_t value) {
+    write_int(uint32_t(value));
+    write_int(uint32_t(value >> 32));
+  }
+
+  // Flushes so that the decoder's 4-byte look-ahead ends exactly at the end of the stream.
+  void done() {
+    bool another_byte = true;
+    if (length_ > 2 * kMinLength) {
+      add_to_base(kMinLength);
+      length_ = kMinLength >> 1;
+    } else {
+      add_to_base(kMinLength >> 1);
+      length_ = kMinLength >> 9;
+      another_byte = false;
+    }
+    renormalise();
+    out_.push_back(0);
+    out_.push_back(0);
+    if (another_byte) out_.push_back(0);
+  }
+
+  const std::vector<uint8_t>& bytes() const { return out_; }
+
+ private:
+  void add_to_base(uint32_t x) {
+    const uint32_t before = base_;
+    base_ += x;
+    if (base_ < before) propagate_carry();
+  }
+  void propagate_carry() {
+    for (size_t i = out_.size(); i-- > 0;) {
+      if (out_[i] != 0xFF) {
+        ++out_[i];
+        return;
+      }
+      out_[i] = 0;
+    }
+  }
+  void renormalise() {
+    do {
+      out_.push_back(uint8_t(base_ >> 24));
+      base_ <<= 8;
+    } while ((length_ <<= 8) < kMinLength);
+  }
+
+  std::vector<uint8_t> out_;
+  uint32_t base_ = 0, length_ = kMaxLength;
+};
+
+// Encoder side of IntegerDecoder: codes real - pred as (k, residual) with the same models.
+class IntegerEncoder {
+ public:
+  IntegerEncoder(uint32_t bits = 16, uint32_t contexts = 1, uint32_t bits_high = 8)
+      : bits_high_(bits_high) {
+    if (bits > 0 && bits < 32) {
+      corr_bits_ = bits;
+      corr_range_ = 1u << bits;
+      corr_min_ = -int64_t(corr_range_ / 2);
+      corr_max_ = corr_min_ + corr_range_ - 1;
+    } else {
+      corr_bits_ = 32;
+      corr_range_ = 0;
+    }
+    k_models_.reserve(contexts);
+    for (uint32_t i = 0; i < contexts; ++i) k_models_.emplace_back(corr_bits_ + 1);
+    corrector_.reserve(corr_bits_ + 1);
+    corrector_.emplace_back(2);  // placeholder; k = 0 uses the bit model
+    for (uint32_t i = 1; i <= corr_bits_; ++i)
+      corrector_.emplace_back(i <= bits_high_ ? (1u << i) : (1u << bits_high_));
+  }
+  void reset() {
+    for (auto& m : k_models_) m.reset();
+    bit0_.reset();
+    for (size_t i = 1; i < corrector_.size(); ++i) corrector_[i].reset();
+  }
+  uint32_t k() const { return k_; }
+
+  LIDARHD_LAZ_HOT void encode(ArithEncoder& enc, int32_t pred, int32_t real, uint32_t context = 0) {
+    if (corr_range_ != 0) {
+      int64_t corr = int64_t(real) - int64_t(pred);
+      if (corr < corr_min_) corr += corr_range_;
+      else if (corr > corr_max_) corr -= corr_range_;
+      write_corrector(enc, uint32_t(int32_t(corr)), k_models_[context]);
+    } else {
+      write_corrector(enc, uint32_t(real) - uint32_t(pred), k_models_[context]);
+    }
+  }
+
+ private:
+  // `c` is the residual's two's-complement bit pattern.
+  LIDARHD_LAZ_HOT void write_corrector(ArithEncoder& enc, uint32_t c, SymbolModel& k_model) {
+    const bool negative_or_zero = int32_t(c) <= 0;
+    uint32_t magnitude = negative_or_zero ? 0u - c : c - 1;
+    k_ = 0;
+    while (magnitude) {
+      magnitude >>= 1;
+      ++k_;
+    }
+    enc.encode_symbol(k_model, k_);
+    if (k_ == 0) {
+      enc.encode_bit(bit0_, c);  // c is 0 or 1 here
+      return;
+    }
+    if (k_ >= 32) return;
+    if (int32_t(c) < 0) c += (1u << k_) - 1;
+    else c -= 1;
+    if (k_ <= bits_high_) {
+      enc.encode_symbol(corrector_[k_], c);
+    } else {
+      const uint32_t k1 = k_ - bits_high_;
+      enc.encode_symbol(corrector_[k_], c >> k1);
+      enc.write_bits(k1, c & ((1u << k1) - 1));
+    }
+  }
+
+  uint32_t bits_high_, corr_bits_, corr_range_;
+  int64_t corr_min_ = INT32_MIN, corr_max_ = INT32_MAX;
+  uint32_t k_ = 0;
+  std::vector<SymbolModel> k_models_;
+  BitModel bit0_;
+  std::vector<SymbolModel> corrector_;
+};
+
+}  // namespace lidarhd::laz::detail
