@@ -144,14 +144,18 @@ ChunkTable read_chunk_table(const io::ByteSource& source, const io::LasFileInfo&
     return no_table("chunk table is truncated (its coded stream runs past the end of the data)");
   }
 
-  // Consistency with the file and the header (laz-format.md section 8, pitfall 4).
+  // Consistency with the file and the header (laz-format.md section 8, pitfall 4). A chunk
+  // without points is legal (lazrs ends some tables with one) and is dropped; a chunk with
+  // points needs bytes.
   for (uint32_t i = 0; i < n_chunks; ++i) {
-    if (chunks[i].bytes == 0 || (variable && chunks[i].point_count == 0)) {
+    if (chunks[i].bytes == 0 && chunks[i].point_count > 0) {
       return no_table("chunk " + num(i) + " of " + num(n_chunks) + " in the chunk table has " +
-                      num(chunks[i].point_count) + " points and " + num(chunks[i].bytes) +
-                      " bytes");
+                      num(chunks[i].point_count) + " points and 0 bytes");
     }
   }
+  chunks.erase(std::remove_if(chunks.begin(), chunks.end(),
+                              [](const io::ChunkInfo& c) { return c.point_count == 0; }),
+               chunks.end());
   if (offset != table_pos) {
     return no_table("chunk sizes in the chunk table add up to end at byte " + num(offset) +
                     " but the table starts at byte " + num(table_pos));
@@ -162,8 +166,8 @@ ChunkTable read_chunk_table(const io::ByteSource& source, const io::LasFileInfo&
   }
   if (!variable) {
     const uint64_t expected = (count + chunk_size - 1) / chunk_size;
-    if (n_chunks != expected) {
-      return no_table("chunk table lists " + num(n_chunks) + " chunks but " + num(count) +
+    if (chunks.size() != expected) {
+      return no_table("chunk table lists " + num(chunks.size()) + " chunks with points but " + num(count) +
                       " points in chunks of " + num(chunk_size) + " need " + num(expected));
     }
   }

@@ -71,7 +71,8 @@ std::unique_ptr<PointwiseItemDecoder> make_decoder(const Item& item, const std::
       if (item.size == 0) unsupported(item, "has size 0", where);
       return v2 ? make_byte_v2(item.size) : make_byte_v1(item.size);
     case kWavepacket13:
-      unsupported(item, "(waveform packets, PDRF 4/5) is not supported", where);
+      require_size(item, 29, where);
+      return make_wavepacket13_v1();
     default:
       unsupported(item, "cannot appear in a pointwise (compressor 1/2) LAZ file", where);
   }

@@ -1,5 +1,6 @@
 // Item decoders of the pointwise LAZ layouts (compressors 1 and 2, PDRF 0-5): POINT10, GPSTIME11,
-// RGB12 and BYTE, each in version 1 (LASzip 1.x) and version 2 (laz-format.md 5.1-5.4).
+// RGB12 and BYTE, each in version 1 (LASzip 1.x) and version 2 (laz-format.md 5.1-5.4), and
+// WAVEPACKET13, whose only codec is version 1.
 // make_pointwise_decoder (items.hpp) picks one of these factories.
 #pragma once
 
@@ -12,7 +13,7 @@
 namespace lidarhd::laz::detail {
 
 // Each factory expects an item whose size has already been checked (20 for POINT10, 8 for
-// GPSTIME11, 6 for RGB12, at least 1 for BYTE).
+// GPSTIME11, 6 for RGB12, at least 1 for BYTE, 29 for WAVEPACKET13).
 std::unique_ptr<PointwiseItemDecoder> make_point10_v1();
 std::unique_ptr<PointwiseItemDecoder> make_point10_v2();
 std::unique_ptr<PointwiseItemDecoder> make_gpstime11_v1();
@@ -21,6 +22,8 @@ std::unique_ptr<PointwiseItemDecoder> make_rgb12_v1();
 std::unique_ptr<PointwiseItemDecoder> make_rgb12_v2();
 std::unique_ptr<PointwiseItemDecoder> make_byte_v1(uint16_t size);
 std::unique_ptr<PointwiseItemDecoder> make_byte_v2(uint16_t size);
+// Serves items of version 1 (LASzip) and 2 (laz-rs): both name the same bitstream.
+std::unique_ptr<PointwiseItemDecoder> make_wavepacket13_v1();
 
 // Little-endian field access on raw records. memcpy keeps it free of alignment and aliasing UB;
 // compilers turn it into single loads/stores on little-endian hosts.
