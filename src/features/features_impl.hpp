@@ -1,0 +1,400 @@
+// The fused per-point feature kernel shared by features_cpu.cpp and features_cuda.cu
+// (architecture.md convention 1): neighbours -> centred covariance -> eigen decomposition ->
+// every requested feature, for one point, with no heap memory and no device-specific code.
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "features/ground_impl.hpp"
+#include "features/math.hpp"
+#include "lidarhd/core/hd.hpp"
+#include "lidarhd/features/catalog.hpp"
+#include "spatial/grid_impl.hpp"
+
+namespace lidarhd::features::detail {
+
+using lidarhd::detail::GridView;
+
+constexpr int kNeighborCap = 64;  // features::kMaxNeighbors; the arrays below live per thread
+
+// Per-point status bits, summed on the host into the run summary.
+constexpr uint8_t kStatusDegenerate = 1;
+constexpr uint8_t kStatusFloat64 = 2;
+constexpr uint8_t kStatusGroundGap = 4;  // ground cell without ground points (interpolated)
+constexpr uint8_t kStatusNoGround = 8;   // no ground model at all: height_above_ground is NaN
+
+// (lambda2 - lambda3) / lambda1 below which the normal is re-solved in float64: the float
+// normal's error grows like (float rounding of the covariance) / gap.
+constexpr float kFloat64GapTol = 1e-2f;
+constexpr float kDegenerateLambda = 1e-12f;  // m2, features.md
+// Floor of r_k in the density: coincident neighbours would otherwise divide by zero.
+constexpr float kMinDensityRadius = 1e-3f;
+
+enum KernelMode : int { kModeKnn = 0, kModeRadius = 1 };
+
+struct KernelParams {
+  const float* x;  // original point order, local metres (host or device memory)
+  const float* y;
+  const float* z;
+  const uint16_t* red;
+  const uint16_t* green;
+  const uint16_t* blue;
+  const uint16_t* nir;
+  GridView grid;
+  GroundView ground;
+  uint32_t n;
+  int mode;     // KernelMode
+  int cap;      // k (knn, hybrid) or max_k (radius)
+  float radius;  // kModeRadius
+  float count_radius;
+  int norm;  // EigenNorm
+  int need_neighbors, need_count, need_ground, need_colour;
+  int columns;
+  uint8_t ids[kFeatureCount];  // Feature of each output column
+  float* out32;                // column j of point i at [j * n + i]; one of out32 / out16 set
+  uint16_t* out16;
+  uint8_t* status;  // n entries
+};
+
+LIDARHD_HD inline uint32_t float_bits(float v) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(v);
+#else
+  uint32_t b;
+  memcpy(&b, &v, sizeof(b));
+  return b;
+#endif
+}
+
+LIDARHD_HD inline float bits_float(uint32_t b) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(b);
+#else
+  float v;
+  memcpy(&v, &b, sizeof(v));
+  return v;
+#endif
+}
+
+// IEEE binary16, round to nearest even, overflow to infinity; the same bits on every device.
+LIDARHD_HD inline uint16_t float_to_half(float f) {
+  const uint32_t b = float_bits(f);
+  const uint32_t sign = (b >> 16) & 0x8000u;
+  const uint32_t a = b & 0x7FFFFFFFu;
+  if (a >= 0x7F800000u) return static_cast<uint16_t>(sign | (a > 0x7F800000u ? 0x7E00u : 0x7C00u));
+  if (a >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // >= 65520
+  uint32_t r, rem, half;
+  if (a >= 0x38800000u) {  // normal half: rebias the exponent, drop 13 mantissa bits
+    const uint32_t v = a - (112u << 23);
+    r = v >> 13;
+    rem = v & 0x1FFFu;
+    half = 0x1000u;
+  } else {  // subnormal half (units of 2^-24) or zero
+    if (a < 0x33000000u) return static_cast<uint16_t>(sign);  // <= 2^-25 rounds to 0
+    const uint32_t shift = 126u - (a >> 23);                  // 14..24
+    const uint32_t mant = (a & 0x7FFFFFu) | 0x800000u;
+    r = mant >> shift;
+    rem = mant & ((1u << shift) - 1u);
+    half = 1u << (shift - 1u);
+  }
+  if (rem > half || (rem == half && (r & 1u))) ++r;  // a carry into the exponent is correct
+  return static_cast<uint16_t>(sign | r);
+}
+
+LIDARHD_HD inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1Fu;
+  const uint32_t m = h & 0x3FFu;
+  if (e == 0x1Fu) return bits_float(sign | 0x7F800000u | (m << 13));
+  if (e != 0) return bits_float(sign | ((e + 112u) << 23) | (m << 13));
+  const float v = static_cast<float>(m) * (1.0f / 16777216.0f);  // m * 2^-24, exact
+  return sign ? -v : v;
+}
+
+// n_z >= 0; on the horizon n_y >= 0, then n_x >= 0 (features.md), with +0 rather than -0.
+template <class T>
+LIDARHD_HD inline Vec3<T> oriented_up(Vec3<T> n) {
+  const bool flip = n.z < T(0) || (n.z == T(0) && (n.y < T(0) || (n.y == T(0) && n.x < T(0))));
+  if (flip) n = {-n.x, -n.y, -n.z};
+  return {n.x + T(0), n.y + T(0), n.z + T(0)};
+}
+
+// Number of points with d2 <= r * r (the radius query's own test, so the counts agree with
+// it), without a cap: every column overlapping the query's square, z window by binary search.
+LIDARHD_HD inline uint32_t count_within(const GridView& g, float qx, float qy, float qz, float r) {
+  using lidarhd::detail::axis_d2;
+  using lidarhd::detail::grid_coord;
+  using lidarhd::detail::point_d2;
+  if (g.n == 0 || !(r >= 0.0f)) return 0;
+  const float rr = r * r;
+  // One extra column each side absorbs the rounding of the cell computation.
+  const int i0 = grid_coord(qx - r, g.min_x, g.inv_cell, g.nx) - 1;
+  const int i1 = grid_coord(qx + r, g.min_x, g.inv_cell, g.nx) + 1;
+  const int j0 = grid_coord(qy - r, g.min_y, g.inv_cell, g.ny) - 1;
+  const int j1 = grid_coord(qy + r, g.min_y, g.inv_cell, g.ny) + 1;
+  uint32_t count = 0;
+  for (int j = j0 < 0 ? 0 : j0; j <= j1 && j < g.ny; ++j) {
+    for (int i = i0 < 0 ? 0 : i0; i <= i1 && i < g.nx; ++i) {
+      const uint32_t cell = static_cast<uint32_t>(j) * static_cast<uint32_t>(g.nx) +
+                            static_cast<uint32_t>(i);
+      uint32_t lo = g.cell_start[cell], hi = g.cell_start[cell + 1];
+      const uint32_t e = hi;
+      while (lo < hi) {  // first point not below the window
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (g.z[mid] < qz && axis_d2(g.z[mid] - qz) > rr) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      for (uint32_t p = lo; p < e; ++p) {
+        const float dz = g.z[p] - qz;
+        if (dz > 0.0f && axis_d2(dz) > rr) break;
+        if (point_d2(g.x[p], g.y[p], g.z[p], qx, qy, qz) <= rr) ++count;
+      }
+    }
+  }
+  return count;
+}
+
+// Eigen decomposition of the neighbourhood's covariance redone in double from the coordinates
+// (the float64 fallback for nearly equal lambda2 and lambda3).
+LIDARHD_HD inline void solve_float64(const float* px, const float* py, const float* pz, int m,
+                                     float qx, float qy, float qz, float* lambda,
+                                     Vec3<float>& normal, Vec3<float>& mean) {
+  double sx = 0, sy = 0, sz = 0;
+  for (int j = 0; j < m; ++j) {
+    sx += static_cast<double>(px[j]) - qx;
+    sy += static_cast<double>(py[j]) - qy;
+    sz += static_cast<double>(pz[j]) - qz;
+  }
+  const double inv = 1.0 / m;
+  const double mx = sx * inv, my = sy * inv, mz = sz * inv;
+  Sym3<double> c{0, 0, 0, 0, 0, 0};
+  for (int j = 0; j < m; ++j) {
+    const double ex = static_cast<double>(px[j]) - qx - mx;
+    const double ey = static_cast<double>(py[j]) - qy - my;
+    const double ez = static_cast<double>(pz[j]) - qz - mz;
+    c.xx += ex * ex;
+    c.xy += ex * ey;
+    c.xz += ex * ez;
+    c.yy += ey * ey;
+    c.yz += ey * ez;
+    c.zz += ez * ez;
+  }
+  c = {c.xx * inv, c.xy * inv, c.xz * inv, c.yy * inv, c.yz * inv, c.zz * inv};
+  Eigen3<double> e;
+  eigen_sym3(c, e);
+  for (int k = 0; k < 3; ++k) lambda[k] = static_cast<float>(e.value[k]);
+  normal = {static_cast<float>(e.vector[2].x), static_cast<float>(e.vector[2].y),
+            static_cast<float>(e.vector[2].z)};
+  mean = {static_cast<float>(mx), static_cast<float>(my), static_cast<float>(mz)};
+}
+
+// Shape, density and vertical features of the point at (qx, qy, qz) into v (indexed by
+// Feature; the caller zeroed it).
+LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, float qy, float qz,
+                                           float* v, uint8_t& status) {
+  uint32_t idx[kNeighborCap];
+  float d2[kNeighborCap];
+  const int m = P.mode == kModeKnn
+                    ? lidarhd::detail::knn_query(P.grid, qx, qy, qz, P.cap, idx, d2)
+                    : lidarhd::detail::radius_query(P.grid, qx, qy, qz, P.radius, P.cap, idx, d2);
+  v[int(Feature::kNormalZ)] = 1.0f;  // the degenerate values, overwritten below when not
+  v[int(Feature::kHorizontality)] = 1.0f;
+  if (m <= 0) {
+    status |= kStatusDegenerate;
+    return;
+  }
+  // Pass 1: centroid offset from the query point (differences of nearby floats are exact or
+  // nearly so, whatever the origin), z extent, and whether 3 distinct points exist.
+  const float ax = P.x[idx[0]], ay = P.y[idx[0]], az = P.z[idx[0]];
+  float bx = ax, by = ay, bz = az;
+  int distinct = 1;
+  float sx = 0, sy = 0, sz = 0, zmin = az, zmax = az;
+  // The neighbours' coordinates are gathered once (scattered reads) into per-thread arrays that
+  // the later passes reuse.
+  float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
+  for (int j = 0; j < m; ++j) {
+    const uint32_t id = idx[j];
+    const float px = P.x[id], py = P.y[id], pz = P.z[id];
+    gx[j] = px;
+    gy[j] = py;
+    gz[j] = pz;
+    sx += px - qx;
+    sy += py - qy;
+    sz += pz - qz;
+    zmin = pz < zmin ? pz : zmin;
+    zmax = pz > zmax ? pz : zmax;
+    if (distinct < 3) {
+      const bool new_a = px != ax || py != ay || pz != az;
+      const bool new_b = px != bx || py != by || pz != bz;
+      if (distinct == 1 && new_a) {
+        bx = px;
+        by = py;
+        bz = pz;
+        distinct = 2;
+      } else if (distinct == 2 && new_a && new_b) {
+        distinct = 3;
+      }
+    }
+  }
+  const float inv = 1.0f / static_cast<float>(m);
+  Vec3<float> mean{sx * inv, sy * inv, sz * inv};
+  // Pass 2: covariance of the coordinates centred on the centroid.
+  Sym3<float> c{0, 0, 0, 0, 0, 0};
+  for (int j = 0; j < m; ++j) {
+    const float ex = (gx[j] - qx) - mean.x;
+    const float ey = (gy[j] - qy) - mean.y;
+    const float ez = (gz[j] - qz) - mean.z;
+    c.xx += ex * ex;
+    c.xy += ex * ey;
+    c.xz += ex * ez;
+    c.yy += ey * ey;
+    c.yz += ey * ez;
+    c.zz += ez * ez;
+  }
+  c = {c.xx * inv, c.xy * inv, c.xz * inv, c.yy * inv, c.yz * inv, c.zz * inv};
+
+  v[int(Feature::kVerticalRange)] = zmax - zmin;
+  v[int(Feature::kVerticalStd)] = hd_sqrt(c.zz);
+  // Searched sphere: up to the farthest neighbour, or the whole radius when a radius search
+  // ended below its cap (the sphere holds no other point).
+  float rk = hd_sqrt(d2[m - 1]);
+  if (P.mode == kModeRadius && m < P.cap) rk = P.radius;
+  rk = rk > kMinDensityRadius ? rk : kMinDensityRadius;
+  v[int(Feature::kDensity)] = static_cast<float>(m) / (4.18879020478639098f * rk * rk * rk);
+
+  if (distinct < 3) {
+    status |= kStatusDegenerate;
+    return;
+  }
+  Eigen3<float> e;
+  eigen_sym3(c, e);
+  float lambda[3] = {e.value[0], e.value[1], e.value[2]};
+  Vec3<float> normal = e.vector[2];
+  if (!(lambda[0] > kDegenerateLambda)) {
+    status |= kStatusDegenerate;
+    return;
+  }
+  if (lambda[1] - lambda[2] < kFloat64GapTol * lambda[0]) {
+    solve_float64(gx, gy, gz, m, qx, qy, qz, lambda, normal, mean);
+    status |= kStatusFloat64;
+  } else {
+    // lambda3 from the cubic carries an absolute error of float rounding times lambda1, large
+    // against a flat neighbourhood's tiny lambda3 (omnivariance, sphericity and curvature feel
+    // it). The mean squared distance to the fitted plane is the same quantity (n^T C n) summed
+    // from small terms, accurate to relative rounding; the normal's error enters squared.
+    float s3 = 0.0f;
+    for (int j = 0; j < m; ++j) {
+      const float t = ((gx[j] - qx) - mean.x) * normal.x + ((gy[j] - qy) - mean.y) * normal.y +
+                      ((gz[j] - qz) - mean.z) * normal.z;
+      s3 += t * t;
+    }
+    lambda[2] = s3 * inv;
+  }
+  // Clamp to >= 0 and keep the order that rounding may have blurred.
+  const float l1 = lambda[0] > 0.0f ? lambda[0] : 0.0f;
+  const float l2 = lambda[1] > 0.0f ? (lambda[1] < l1 ? lambda[1] : l1) : 0.0f;
+  const float l3 = lambda[2] > 0.0f ? (lambda[2] < l2 ? lambda[2] : l2) : 0.0f;
+  const float sum = l1 + l2 + l3;
+  normal = oriented_up(normal);
+
+  float a = l1, b = l2, d = l3, den = l1;
+  if (P.norm == int(EigenNorm::kSum)) {
+    den = sum;
+  } else if (P.norm == int(EigenNorm::kSqrt)) {
+    a = hd_sqrt(l1);
+    b = hd_sqrt(l2);
+    d = hd_sqrt(l3);
+    den = a;
+  }
+  const float inv_den = 1.0f / den;
+  const float planarity = (b - d) * inv_den;
+  const float nz = normal.z < 0.0f ? -normal.z : normal.z;
+  v[int(Feature::kNormalX)] = normal.x;
+  v[int(Feature::kNormalY)] = normal.y;
+  v[int(Feature::kNormalZ)] = normal.z;
+  v[int(Feature::kEigenvalue1)] = l1;
+  v[int(Feature::kEigenvalue2)] = l2;
+  v[int(Feature::kEigenvalue3)] = l3;
+  v[int(Feature::kSumEigenvalues)] = sum;
+  v[int(Feature::kLinearity)] = (a - b) * inv_den;
+  v[int(Feature::kPlanarity)] = planarity;
+  v[int(Feature::kSphericity)] = d * inv_den;
+  v[int(Feature::kAnisotropy)] = (a - d) * inv_den;
+  v[int(Feature::kOmnivariance)] = cbrtf(l1 * l2 * l3);
+  float entropy = 0.0f;
+  const float inv_sum = 1.0f / sum;
+  const float ls[3] = {l1, l2, l3};
+  for (int k = 0; k < 3; ++k) {
+    const float p = ls[k] * inv_sum;
+    if (p > 0.0f) entropy -= p * logf(p);  // 0 ln 0 = 0
+  }
+  v[int(Feature::kEigenentropy)] = entropy;
+  v[int(Feature::kChangeOfCurvature)] = l3 * inv_sum;
+  v[int(Feature::kVerticality)] = 1.0f - nz;
+  v[int(Feature::kHorizontality)] = nz;
+  // The query point's distance to the plane through the centroid: |(q - centroid) . n|.
+  const float rough = mean.x * normal.x + mean.y * normal.y + mean.z * normal.z;
+  v[int(Feature::kRoughness)] = rough < 0.0f ? -rough : rough;
+  v[int(Feature::kWallScore)] = planarity * (1.0f - nz);
+  v[int(Feature::kRoofScore)] = planarity * nz;
+}
+
+// Every feature of the point at grid position p (points are visited in grid order, so that
+// consecutive queries touch the same columns); writes the requested columns.
+LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
+  const uint32_t i = P.grid.index[p];
+  const float qx = P.grid.x[p], qy = P.grid.y[p], qz = P.grid.z[p];
+  float v[kFeatureCount];
+  for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
+  uint8_t status = 0;
+  if (P.need_neighbors) neighborhood_values(P, qx, qy, qz, v, status);
+  if (P.need_count) {
+    v[int(Feature::kNumPoints2m)] =
+        static_cast<float>(count_within(P.grid, qx, qy, qz, P.count_radius));
+  }
+  if (P.need_ground) {
+    if (P.ground.valid) {
+      bool measured = true;
+      v[int(Feature::kHeightAboveGround)] = qz - ground_height(P.ground, qx, qy, measured);
+      if (!measured) status |= kStatusGroundGap;
+    } else {
+      v[int(Feature::kHeightAboveGround)] = bits_float(0x7FC00000u);  // quiet NaN
+      status |= kStatusNoGround;
+    }
+  }
+  if (P.need_colour) {
+    // LAS stores 8-bit values x 256: the high byte is the orthophoto's value. The API checks
+    // that every column a requested feature reads is present.
+    const float k = 1.0f / 255.0f;
+    const float r = P.red ? static_cast<float>(P.red[i] >> 8) * k : 0.0f;
+    const float nir = P.nir ? static_cast<float>(P.nir[i] >> 8) * k : 0.0f;
+    v[int(Feature::kRed)] = r;
+    v[int(Feature::kGreen)] = P.green ? static_cast<float>(P.green[i] >> 8) * k : 0.0f;
+    v[int(Feature::kBlue)] = P.blue ? static_cast<float>(P.blue[i] >> 8) * k : 0.0f;
+    v[int(Feature::kNir)] = nir;
+    v[int(Feature::kNdvi)] = nir + r > 0.0f ? (nir - r) / (nir + r) : 0.0f;
+  }
+  for (int j = 0; j < P.columns; ++j) {
+    const size_t at = static_cast<size_t>(j) * P.n + i;
+    const float value = v[P.ids[j]];
+    if (P.out32) {
+      P.out32[at] = value;
+    } else {
+      P.out16[at] = float_to_half(value);
+    }
+  }
+  P.status[i] = status;
+}
+
+// Back ends: every pointer in P on the device they run on.
+void compute_features_cpu(const KernelParams& P, unsigned threads);
+#if LIDARHD_WITH_CUDA
+void compute_features_cuda(const KernelParams& P, int device_index);
+#endif
+
+}  // namespace lidarhd::features::detail
