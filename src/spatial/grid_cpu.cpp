@@ -1,0 +1,110 @@
+// CPU back end of the neighbour index: a counting sort by column, then each column sorted by
+// (z, original index); queries in parallel (static chunks: neighbouring queries share columns).
+#include <algorithm>
+#include <vector>
+
+#include "core/parallel_for.hpp"
+#include "spatial/grid_impl.hpp"
+
+namespace lidarhd::detail {
+
+void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,
+                    const GridGeometry& geo, GridStorage& out) {
+  const Device cpu = Device::cpu();
+  const size_t cells = static_cast<size_t>(geo.nx) * static_cast<size_t>(geo.ny);
+  std::vector<uint32_t> cell_of(n);
+  parallel_for_cpu(static_cast<int64_t>(n), [&](int64_t i) {
+    const int cx = grid_coord(x[i], geo.min_x, geo.inv_cell, geo.nx);
+    const int cy = grid_coord(y[i], geo.min_y, geo.inv_cell, geo.ny);
+    cell_of[static_cast<size_t>(i)] = static_cast<uint32_t>(cy) * static_cast<uint32_t>(geo.nx) +
+                                      static_cast<uint32_t>(cx);
+  });
+
+  out.cell_start = DeviceBuffer<uint32_t>(cells + 1, cpu);
+  uint32_t* start = out.cell_start.data();
+  for (size_t i = 0; i < n; ++i) ++start[cell_of[i] + 1];
+  for (size_t c = 0; c < cells; ++c) start[c + 1] += start[c];
+
+  // Scattering in index order keeps each column in index order; the column sort below then
+  // only has to order by z, with the index as the tie-break built into the key.
+  std::vector<uint64_t> key(n);
+  {
+    std::vector<uint32_t> next(start, start + cells);
+    for (size_t i = 0; i < n; ++i) {
+      key[next[cell_of[i]]++] = (static_cast<uint64_t>(float_order_bits(z[i])) << 32) | i;
+    }
+  }
+  parallel_for_cpu(static_cast<int64_t>(cells), [&](int64_t c) {
+    const uint32_t s = start[c];
+    const uint32_t e = start[c + 1];
+    if (e - s > 1) std::sort(key.begin() + s, key.begin() + e);
+  });
+
+  out.x = DeviceBuffer<float>(n, cpu);
+  out.y = DeviceBuffer<float>(n, cpu);
+  out.z = DeviceBuffer<float>(n, cpu);
+  out.index = DeviceBuffer<uint32_t>(n, cpu);
+  float* sx = out.x.data();
+  float* sy = out.y.data();
+  float* sz = out.z.data();
+  uint32_t* sidx = out.index.data();
+  parallel_for_cpu(static_cast<int64_t>(n), [&](int64_t p) {
+    const uint32_t i = static_cast<uint32_t>(key[static_cast<size_t>(p)]);
+    sx[p] = x[i];
+    sy[p] = y[i];
+    sz[p] = z[i];
+    sidx[p] = i;
+  });
+}
+
+namespace {
+
+template <int kCap>
+void query_cpu_with(const GridView& g, const QueryBatch& q, uint32_t* idx, float* d2,
+                    uint32_t* counts) {
+  if (q.qx) {  // external queries: their rows are written in order
+    parallel_for_cpu(static_cast<int64_t>(q.m),
+                     [&](int64_t t) { query_one<kCap>(g, q, t, idx, d2, counts); });
+    return;
+  }
+  // Own points run in grid order but write the rows of their original indices, scattered over
+  // the outputs: a cache and TLB miss per row when written from inside the search loop. A block
+  // of results is staged first and then scattered in one tight loop, whose misses overlap.
+  constexpr int64_t kBlock = 256;
+  const size_t cap = static_cast<size_t>(q.cap);
+  const int64_t m = static_cast<int64_t>(q.m);
+  parallel_for_cpu((m + kBlock - 1) / kBlock, [&](int64_t b) {
+    const int64_t begin = b * kBlock;
+    const int64_t end = std::min(m, begin + kBlock);
+    std::vector<uint64_t> staged(static_cast<size_t>(end - begin) * cap);
+    int count[kBlock];
+    for (int64_t t = begin; t < end; ++t) {
+      count[t - begin] = grid_search(g, g.x[t], g.y[t], g.z[t], q.cap, q.limit,
+                                     staged.data() + static_cast<size_t>(t - begin) * cap);
+    }
+    for (int64_t t = begin; t < end; ++t) {
+      const size_t row = g.index[t];
+      write_row(staged.data() + static_cast<size_t>(t - begin) * cap, count[t - begin], cap,
+                idx + row * cap, d2 + row * cap);
+      if (counts) counts[row] = static_cast<uint32_t>(count[t - begin]);
+    }
+  });
+}
+
+}  // namespace
+
+void query_cpu(const GridView& g, const QueryBatch& q, uint32_t* idx, float* d2,
+               uint32_t* counts) {
+  static_assert(kCapacityClasses[3] == 1024, "one branch per capacity class");
+  if (q.cap <= kCapacityClasses[0]) {
+    query_cpu_with<kCapacityClasses[0]>(g, q, idx, d2, counts);
+  } else if (q.cap <= kCapacityClasses[1]) {
+    query_cpu_with<kCapacityClasses[1]>(g, q, idx, d2, counts);
+  } else if (q.cap <= kCapacityClasses[2]) {
+    query_cpu_with<kCapacityClasses[2]>(g, q, idx, d2, counts);
+  } else {
+    query_cpu_with<kCapacityClasses[3]>(g, q, idx, d2, counts);
+  }
+}
+
+}  // namespace lidarhd::detail
