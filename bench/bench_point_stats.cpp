@@ -37,8 +37,8 @@ void run(benchmark::State& state, const lidarhd::Device& device) {
   const size_t n = static_cast<size_t>(state.range(0));
   const Columns& c = columns(n);
   for (auto _ : state) {
-    auto s = lidarhd::compute_point_stats(c.x.data(), c.y.data(), c.z.data(), c.cls.data(), n,
-                                          device);
+    auto s =
+        lidarhd::compute_point_stats(c.x.data(), c.y.data(), c.z.data(), c.cls.data(), n, device);
     benchmark::DoNotOptimize(s);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));

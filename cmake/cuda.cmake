@@ -1,20 +1,36 @@
-# One switch for CUDA (auto/on/off). "auto" builds the kernels when nvcc is found; the CPU build
-# always compiles the same kernel logic through the *_cpu.cpp files.
+# One switch for CUDA (auto/on/off; architecture.md convention 10). "auto" builds the kernels when
+# nvcc is found; the CPU build always compiles the same kernel logic through the *_cpu.cpp files.
 set(LIDARHD_WITH_CUDA OFF)
-if(NOT LIDARHD_CUDA STREQUAL "off")
+if(NOT LIDARHD_CUDA MATCHES "^(auto|on|off|ON|OFF)$")
+  message(FATAL_ERROR "LIDARHD_CUDA must be auto, on or off (got '${LIDARHD_CUDA}')")
+endif()
+string(TOLOWER "${LIDARHD_CUDA}" _lidarhd_cuda)
+if(NOT _lidarhd_cuda STREQUAL "off")
+  # nvcc is often installed outside PATH; look in the toolkit's usual home before giving up.
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc CACHE FILEPATH "CUDA compiler")
+  endif()
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES 90)
+    # 90 = Hopper (H100/H200), what CI builds; override with -DCMAKE_CUDA_ARCHITECTURES=80;90.
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
+      set(CMAKE_CUDA_ARCHITECTURES 90 CACHE STRING "CUDA architectures to build for" FORCE)
     endif()
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(CMAKE_CUDA_EXTENSIONS OFF)
     find_package(CUDAToolkit REQUIRED)
     set(LIDARHD_WITH_CUDA ON)
-  elseif(LIDARHD_CUDA STREQUAL "on")
-    message(FATAL_ERROR "LIDARHD_CUDA=on but no CUDA compiler was found (install the CUDA toolkit or set LIDARHD_CUDA=off)")
+  elseif(_lidarhd_cuda STREQUAL "on")
+    message(FATAL_ERROR "LIDARHD_CUDA=on but no CUDA compiler was found: install the CUDA toolkit "
+                        "(nvcc on PATH, or set CUDACXX) or use the cpu preset")
   endif()
 endif()
-message(STATUS "lidarhd: CUDA kernels ${LIDARHD_WITH_CUDA} (architectures: ${CMAKE_CUDA_ARCHITECTURES})")
+if(LIDARHD_WITH_CUDA)
+  message(STATUS "lidarhd: CUDA kernels ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
+                 "architectures ${CMAKE_CUDA_ARCHITECTURES})")
+else()
+  message(STATUS "lidarhd: CUDA kernels OFF (CPU-only build; --device cuda will be refused)")
+endif()

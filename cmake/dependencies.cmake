@@ -1,6 +1,44 @@
-# Debian packages (scripts/install-deps installs them).
+# Dependencies: Debian packages installed by scripts/install-deps. Machines without them (the GPU
+# machines have no package registry) can pass -DLIDARHD_DEPS_DIR=<folder made by
+# scripts/gpu-check --pack>: header-only libraries, GoogleTest sources and a static libcrypto.
+set(LIDARHD_DEPS_DIR "" CACHE PATH "Fallback folder of dependencies (scripts/gpu-check --pack)")
+
 find_package(Threads REQUIRED)
-find_package(OpenSSL REQUIRED)      # SHA-256 of decoded records (lidarhd info --checksum)
-find_package(OpenMP REQUIRED)       # CPU parallel_for
-find_package(CLI11 REQUIRED)        # command-line parsing
-find_package(nlohmann_json REQUIRED)  # JSON output
+find_package(OpenMP REQUIRED)  # CPU parallel_for
+
+# SHA-256 of decoded records (lidarhd info --checksum).
+find_package(OpenSSL COMPONENTS Crypto QUIET)
+if(NOT OpenSSL_FOUND AND LIDARHD_DEPS_DIR AND EXISTS "${LIDARHD_DEPS_DIR}/include/openssl")
+  unset(OPENSSL_INCLUDE_DIR CACHE)
+  unset(OPENSSL_CRYPTO_LIBRARY CACHE)
+  set(OPENSSL_ROOT_DIR "${LIDARHD_DEPS_DIR}")
+  set(OPENSSL_USE_STATIC_LIBS TRUE)
+  find_package(OpenSSL COMPONENTS Crypto QUIET)
+endif()
+if(NOT OpenSSL_FOUND)
+  message(FATAL_ERROR "lidarhd: OpenSSL (libcrypto) not found: install libssl-dev (scripts/"
+                      "install-deps) or pass -DLIDARHD_DEPS_DIR (scripts/gpu-check --pack)")
+endif()
+
+# Header-only libraries: the package's CMake config when installed, else the bare headers.
+function(lidarhd_header_only target package header debian)
+  find_package(${package} CONFIG QUIET)
+  if(TARGET ${target})
+    return()
+  endif()
+  find_path(LIDARHD_${package}_INCLUDE_DIR ${header} HINTS "${LIDARHD_DEPS_DIR}/include")
+  if(NOT LIDARHD_${package}_INCLUDE_DIR)
+    message(FATAL_ERROR "lidarhd: ${package} (${header}) not found: install ${debian} (scripts/"
+                        "install-deps) or pass -DLIDARHD_DEPS_DIR (scripts/gpu-check --pack)")
+  endif()
+  add_library(${target} INTERFACE IMPORTED GLOBAL)
+  set_target_properties(${target} PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${LIDARHD_${package}_INCLUDE_DIR}")
+  message(STATUS "lidarhd: ${package} headers from ${LIDARHD_${package}_INCLUDE_DIR}")
+endfunction()
+
+if(LIDARHD_APP)
+  lidarhd_header_only(CLI11::CLI11 CLI11 CLI/CLI.hpp libcli11-dev)  # command-line parsing
+  lidarhd_header_only(nlohmann_json::nlohmann_json nlohmann_json nlohmann/json.hpp
+                      nlohmann-json3-dev)  # JSON output
+endif()

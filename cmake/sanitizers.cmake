@@ -1,0 +1,26 @@
+# Sanitizer builds for every target (the asan preset) and the libFuzzer build (scripts/fuzz).
+# Set before any target is defined. UB is made fatal so that a test or the fuzzer stops on it.
+set(LIDARHD_SANITIZE "" CACHE STRING
+    "Comma-separated sanitizers for all targets, e.g. address,undefined")
+set(_lidarhd_sanitize "${LIDARHD_SANITIZE}")
+if(LIDARHD_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "LIDARHD_FUZZ=ON needs clang (scripts/fuzz sets CC=clang CXX=clang++)")
+  endif()
+  if(_lidarhd_sanitize STREQUAL "")
+    set(_lidarhd_sanitize "address,undefined")
+  endif()
+endif()
+if(NOT _lidarhd_sanitize STREQUAL "")
+  if(LIDARHD_WITH_CUDA)
+    message(FATAL_ERROR "Sanitizer builds are CPU-only: set LIDARHD_CUDA=off (asan preset)")
+  endif()
+  set(_lidarhd_instrument "${_lidarhd_sanitize}")
+  if(LIDARHD_FUZZ)
+    set(_lidarhd_instrument "${_lidarhd_sanitize},fuzzer-no-link")
+  endif()
+  add_compile_options(-fsanitize=${_lidarhd_instrument} -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=${_lidarhd_sanitize} -fno-sanitize-recover=all)
+  message(STATUS "lidarhd: sanitizers ${_lidarhd_instrument}")
+endif()
