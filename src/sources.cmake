@@ -14,26 +14,56 @@ set(LIDARHD_SOURCES
   # io/laz: container
   src/io/laz/laszip_vlr.cpp
   src/io/laz/chunk_table.cpp
+  src/io/laz/chunk_table_enc.cpp
   # io/laz: pointwise items (compressors 1 and 2)
   src/io/laz/point10.cpp
   src/io/laz/gpstime11.cpp
   src/io/laz/rgb12.cpp
   src/io/laz/byte10.cpp
+  src/io/laz/wavepacket13.cpp
   src/io/laz/pointwise_chunk.cpp
+  src/io/laz/point10_enc.cpp
+  src/io/laz/gpstime11_enc.cpp
+  src/io/laz/rgb12_enc.cpp
+  src/io/laz/byte10_enc.cpp
+  src/io/laz/pointwise_chunk_enc.cpp
   # io/laz: layered items (compressor 3)
   src/io/laz/point14.cpp
   src/io/laz/rgb14.cpp
   src/io/laz/byte14.cpp
+  src/io/laz/wavepacket14.cpp
   src/io/laz/layered_chunk.cpp
+  src/io/laz/point14_enc.cpp
+  src/io/laz/rgb14_enc.cpp
+  src/io/laz/byte14_enc.cpp
+  src/io/laz/layered_chunk_enc.cpp
   # io: reading files
+  src/io/byte_source.cpp
   src/io/copc/copc.cpp
   src/io/reader.cpp
+  # io: writing files
+  src/io/atomic_file.cpp
+  src/io/las/header_write.cpp
+  src/io/las/point_convert.cpp
+  src/io/las/writer.cpp
+  # spatial: exact neighbour search
+  src/spatial/neighbors.cpp
+  src/spatial/grid_cpu.cpp
+  # features: per-point feature catalogue (docs/features.md)
+  src/features/catalog.cpp
+  src/features/ground.cpp
+  src/features/features.cpp
+  src/features/features_cpu.cpp
 )
 set(LIDARHD_CUDA_SOURCES
   src/core/device_cuda.cu
   src/core/point_stats_cuda.cu
+  src/spatial/grid_cuda.cu
+  src/features/features_cuda.cu
 )
 set(LIDARHD_APP_SOURCES
   apps/lidarhd/main.cpp
   apps/lidarhd/cmd_info.cpp
+  apps/lidarhd/cmd_features.cpp
+  apps/lidarhd/cmd_convert.cpp
 )

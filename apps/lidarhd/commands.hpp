@@ -7,5 +7,7 @@
 namespace lidarhd::cli {
 
 void register_info(CLI::App& app);
+void register_features(CLI::App& app);
+void register_convert(CLI::App& app);
 
 }  // namespace lidarhd::cli

@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "lidarhd 0.1.0");
   lidarhd::cli::register_info(app);
+  lidarhd::cli::register_features(app);
+  lidarhd::cli::register_convert(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

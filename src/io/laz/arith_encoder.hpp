@@ -93,7 +93,7 @@ class ArithEncoder {
   const std::vector<uint8_t>& bytes() const { return out_; }
 
  private:
-  void add_to_base(uint32_t x) {
+  LIDARHD_LAZ_HOT void add_to_base(uint32_t x) {
     const uint32_t before = base_;
     base_ += x;
     if (base_ < before) propagate_carry();
@@ -107,11 +107,16 @@ class ArithEncoder {
       out_[i] = 0;
     }
   }
-  void renormalise() {
+  // Inlined with locals: out of line, GCC loads base_ and length_ with one 64-bit load right
+  // after the caller's two 32-bit stores (a store-forwarding stall that cost ~20% of encoding).
+  LIDARHD_LAZ_HOT void renormalise() {
+    uint32_t base = base_, length = length_;
     do {
-      out_.push_back(uint8_t(base_ >> 24));
-      base_ <<= 8;
-    } while ((length_ <<= 8) < kMinLength);
+      out_.push_back(uint8_t(base >> 24));
+      base <<= 8;
+    } while ((length <<= 8) < kMinLength);
+    base_ = base;
+    length_ = length;
   }
 
   std::vector<uint8_t> out_;
@@ -162,11 +167,16 @@ class IntegerEncoder {
   LIDARHD_LAZ_HOT void write_corrector(ArithEncoder& enc, uint32_t c, SymbolModel& k_model) {
     const bool negative_or_zero = int32_t(c) <= 0;
     uint32_t magnitude = negative_or_zero ? 0u - c : c - 1;
+    // k = bit length of the magnitude; the count-leading-zeros form saves a loop per residual.
+#if defined(__GNUC__) || defined(__clang__)
+    k_ = magnitude ? 32u - uint32_t(__builtin_clz(magnitude)) : 0u;
+#else
     k_ = 0;
     while (magnitude) {
       magnitude >>= 1;
       ++k_;
     }
+#endif
     enc.encode_symbol(k_model, k_);
     if (k_ == 0) {
       enc.encode_bit(bit0_, c);  // c is 0 or 1 here

@@ -5,33 +5,29 @@
 #include <vector>
 
 #include "io/laz/pointwise_items.hpp"
+#include "io/laz/pointwise_v2_state.hpp"
 
 namespace lidarhd::laz::detail {
 namespace {
 
 class ByteV2 final : public PointwiseItemDecoder {
  public:
-  explicit ByteV2(uint16_t size) : last_(size) {
-    models_.reserve(size);
-    for (uint16_t i = 0; i < size; ++i) models_.emplace_back(256);
-  }
+  explicit ByteV2(uint16_t size) : s_(size) {}
 
-  void init(const uint8_t* first) override {
-    std::memcpy(last_.data(), first, last_.size());
-    for (auto& m : models_) m.reset();
-  }
+  void init(const uint8_t* first) override { s_.init(first); }
 
   void decode(ArithDecoder& dec, uint8_t* item) override {
-    const size_t n = last_.size();
+    const size_t n = s_.last.size();
+    uint8_t* last = s_.last.data();
+    SymbolModel* models = s_.models.data();
     for (size_t i = 0; i < n; ++i) {
-      last_[i] = uint8_t(last_[i] + dec.decode_symbol(models_[i]));
-      item[i] = last_[i];
+      last[i] = uint8_t(last[i] + dec.decode_symbol(models[i]));
+      item[i] = last[i];
     }
   }
 
  private:
-  std::vector<uint8_t> last_;
-  std::vector<SymbolModel> models_;
+  ByteV2Core s_;
 };
 
 // Version 1 shares one 8-bit integer decoder, one context per byte position.

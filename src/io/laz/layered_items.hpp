@@ -141,9 +141,45 @@ struct Point14Fields {
   }
 };
 
-// Everything one scanner channel remembers and adapts (laz-format.md 5.5 "Contexts").
-struct Point14Context {
-  Point14Context();
+// Context for X/Y medians, by [number of returns][return number] (laz-format.md 5.5
+// number_return_map_6ctx). Shared by the POINT14 decoder and encoder.
+inline constexpr uint8_t kPoint14ReturnMap[16][16] = {
+    {0, 1, 2, 3, 4, 5, 3, 4, 4, 5, 5, 5, 5, 5, 5, 5},
+    {1, 0, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
+    {2, 1, 2, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3},
+    {3, 3, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
+    {4, 3, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
+    {5, 3, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
+    {3, 3, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4},
+    {4, 3, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4},
+    {4, 3, 4, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4},
+    {5, 3, 4, 4, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4},
+    {5, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4},
+    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 4, 4, 4},
+    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 4, 4},
+    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 4},
+    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5},
+    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5},
+};
+
+// Return level |n - r| capped at 7, the slot of the Z predictor.
+inline uint32_t point14_return_level(uint32_t n, uint32_t r) {
+  const uint32_t d = n > r ? n - r : r - n;
+  return d < 7 ? d : 7;
+}
+
+// GPS time symbols of the v3 multi model: 0..499 multiplier of the last delta, 500 for 500 and
+// above, 501..509 multipliers -1..-9, 510 for -10 and below, 511 new sequence, 512..514 switch
+// to another sequence.
+constexpr uint32_t kGps14Multi = 500;
+constexpr uint32_t kGps14CodeFull = 511;
+
+inline int32_t wrap_mul32(int32_t a, int32_t b) { return int32_t(uint32_t(a) * uint32_t(b)); }
+
+// Everything one scanner channel remembers and adapts (laz-format.md 5.5 "Contexts") except the
+// integer coders, so that the decoder and the encoder share it.
+struct Point14State {
+  Point14State();
 
   Point14Fields last;
   uint32_t last_z[8];
@@ -161,13 +197,31 @@ struct Point14Context {
   SymbolModel gps_0diff{5};
   LazyModel number_of_returns[16], return_number[16];
   LazyModel classification[64], flags[64], user_data[64];
-  IntegerDecoder ic_dx{32, 2}, ic_dy{32, 22}, ic_z{32, 20};
-  IntegerDecoder ic_intensity{16, 4}, ic_scan_angle{16, 2}, ic_point_source{16, 1};
-  IntegerDecoder ic_gps{32, 9};
+
+  // Starts predictors and symbol models for a chunk from a seed point.
+  void start_state(const Point14Fields& seed);
+};
+
+// IntCoder is IntegerDecoder or IntegerEncoder (same constructor arguments, same reset()).
+template <class IntCoder>
+struct Point14ContextT : Point14State {
+  IntCoder ic_dx{32, 2}, ic_dy{32, 22}, ic_z{32, 20};
+  IntCoder ic_intensity{16, 4}, ic_scan_angle{16, 2}, ic_point_source{16, 1};
+  IntCoder ic_gps{32, 9};
 
   // Starts this context for a chunk from a seed point (fresh models, predictors from the seed).
-  void start(const Point14Fields& seed);
+  void start(const Point14Fields& seed) {
+    start_state(seed);
+    ic_dx.reset();
+    ic_dy.reset();
+    ic_z.reset();
+    ic_intensity.reset();
+    ic_scan_angle.reset();
+    ic_point_source.reset();
+    ic_gps.reset();
+  }
 };
+using Point14Context = Point14ContextT<IntegerDecoder>;
 
 class Point14Decoder final : public LayeredItemDecoder {
  public:

@@ -6,37 +6,6 @@
 namespace lidarhd::laz::detail {
 namespace {
 
-// Context for X/Y medians, by [number of returns][return number] (LASzip laszip_common_v3).
-constexpr uint8_t kReturnMap6[16][16] = {
-    {0, 1, 2, 3, 4, 5, 3, 4, 4, 5, 5, 5, 5, 5, 5, 5},
-    {1, 0, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
-    {2, 1, 2, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3},
-    {3, 3, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
-    {4, 3, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
-    {5, 3, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
-    {3, 3, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4},
-    {4, 3, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4, 4},
-    {4, 3, 4, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4, 4},
-    {5, 3, 4, 4, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4, 4},
-    {5, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5, 4, 4, 4, 4, 4},
-    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 4, 4, 4},
-    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 4, 4},
-    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 4},
-    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5},
-    {5, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5},
-};
-
-// Return level |n - r| capped at 7, the slot of the Z predictor.
-inline uint32_t return_level(uint32_t n, uint32_t r) {
-  const uint32_t d = n > r ? n - r : r - n;
-  return d < 7 ? d : 7;
-}
-
-constexpr uint32_t kGpsMulti = 500;
-constexpr uint32_t kGpsCodeFull = 511;  // multi model: new sequence; above: switch sequence
-
-inline int32_t wrap_mul(int32_t a, int32_t b) { return int32_t(uint32_t(a) * uint32_t(b)); }
-
 // Layer index -> LayerBits flag (layer 0 is always decoded).
 constexpr uint32_t kLayerFlag[Point14Decoder::kLayers] = {0,
                                                           kLayerZ,
@@ -74,12 +43,12 @@ void Point14Fields::load(const uint8_t* rec) {
   gps_changed = false;
 }
 
-Point14Context::Point14Context() {
+Point14State::Point14State() {
   changed.reserve(8);
   for (int i = 0; i < 8; ++i) changed.emplace_back(128);
 }
 
-void Point14Context::start(const Point14Fields& seed) {
+void Point14State::start_state(const Point14Fields& seed) {
   last = seed;
   last.gps_changed = false;
   for (auto& z : last_z) z = seed.z;
@@ -102,13 +71,6 @@ void Point14Context::start(const Point14Fields& seed) {
   for (auto& m : classification) m.live = false;
   for (auto& m : flags) m.live = false;
   for (auto& m : user_data) m.live = false;
-  ic_dx.reset();
-  ic_dy.reset();
-  ic_z.reset();
-  ic_intensity.reset();
-  ic_scan_angle.reset();
-  ic_point_source.reset();
-  ic_gps.reset();
 }
 
 Point14Decoder::Point14Decoder(uint16_t version, uint32_t layers)
@@ -194,8 +156,8 @@ void Point14Decoder::decode_point(uint8_t* item, uint32_t& context) {
   }
   p.ret = uint8_t(r);
 
-  const uint32_t m = kReturnMap6[n][r];
-  const uint32_t l = return_level(n, r);
+  const uint32_t m = kPoint14ReturnMap[n][r];
+  const uint32_t l = point14_return_level(n, r);
   const uint32_t cpr = (r == 1 ? 1u : 0u) + (r >= n ? 2u : 0u);
   const uint32_t single = n == 1 ? 1u : 0u;
   const uint32_t slot = (m << 1) | gps_changed;
@@ -277,23 +239,23 @@ void Point14Decoder::decode_gps(Point14Context& c) {
         c.gps_extreme[last] = 0;
         return;
       }
-      if (sym < kGpsCodeFull) {
+      if (sym < kGps14CodeFull) {
         int32_t delta;
         bool extreme = false;
         if (sym == 0) {
           delta = c.ic_gps.decode(d, 0, 7);
           extreme = true;
-        } else if (sym < kGpsMulti) {
-          delta = c.ic_gps.decode(d, wrap_mul(int32_t(sym), last_diff), sym < 10 ? 2 : 3);
-        } else if (sym == kGpsMulti) {
-          delta = c.ic_gps.decode(d, wrap_mul(int32_t(kGpsMulti), last_diff), 4);
+        } else if (sym < kGps14Multi) {
+          delta = c.ic_gps.decode(d, wrap_mul32(int32_t(sym), last_diff), sym < 10 ? 2 : 3);
+        } else if (sym == kGps14Multi) {
+          delta = c.ic_gps.decode(d, wrap_mul32(int32_t(kGps14Multi), last_diff), 4);
           extreme = true;
         } else {
-          const int32_t factor = int32_t(kGpsMulti) - int32_t(sym);  // -1 .. -10
+          const int32_t factor = int32_t(kGps14Multi) - int32_t(sym);  // -1 .. -10
           if (factor > -10) {
-            delta = c.ic_gps.decode(d, wrap_mul(factor, last_diff), 5);
+            delta = c.ic_gps.decode(d, wrap_mul32(factor, last_diff), 5);
           } else {
-            delta = c.ic_gps.decode(d, wrap_mul(-10, last_diff), 6);
+            delta = c.ic_gps.decode(d, wrap_mul32(-10, last_diff), 6);
             extreme = true;
           }
         }
@@ -304,8 +266,8 @@ void Point14Decoder::decode_gps(Point14Context& c) {
         c.gps_seq[last] += uint64_t(int64_t(delta));
         return;
       }
-      if (sym > kGpsCodeFull) {
-        c.gps_last = (last + sym - kGpsCodeFull) & 3;
+      if (sym > kGps14CodeFull) {
+        c.gps_last = (last + sym - kGps14CodeFull) & 3;
         continue;
       }
     }

@@ -1,6 +1,7 @@
 // Pointwise chunk decoding (compressors 1 and 2) and the factory of pointwise item decoders.
 #include "io/laz/pointwise_chunk.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "io/laz/pointwise_items.hpp"
@@ -113,7 +114,9 @@ size_t PointwiseChunkDecoder::decode(ByteSpan chunk, uint64_t n_points, uint8_t*
   std::memcpy(out, chunk.data, rl);
   const size_t n_items = decoders_.size();
   for (size_t j = 0; j < n_items; ++j) decoders_[j]->init(out + offsets_[j]);
-  if (n_points == 1) return rl;
+  // LASzip starts (and flushes) the coder even for a one-point chunk: its 4 bytes belong to the
+  // chunk when present, so a sequential walk lands on the next chunk.
+  if (n_points == 1) return std::min(chunk.size, rl + 4);
 
   ArithDecoder dec;
   dec.init(chunk.data + rl, chunk.size - rl);
