@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """LAZ decode throughput: lidarhd against lazrs (the Rust LAZ codec behind laspy), same file.
 
-Generates (once, into build/bench/) a synthetic airborne-like LAS 1.4 PDRF 6 LAZ of --points points
-written by lazrs with its default 50000-point chunks, then times, best of --repeats:
+Generates (once, into build/bench/, with bench/synthetic_laz.py) a synthetic airborne-like LAS 1.4
+PDRF 6 LAZ of --points points written by lazrs with its default 50000-point chunks, then times,
+best of --repeats:
   - ours: build/cpu/bench/bench_decode (Google Benchmark, BM_decode = read_all_records and
     BM_decode_stream = read_batch of 1e6 points); without it, `lidarhd info --json --checksum` with
     its decode_seconds minus the SHA-256 cost of the same bytes (hashlib, OpenSSL), marked "(CLI)";
@@ -30,112 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-# ---------------------------------------------------------------------------------------------
-# Synthetic airborne-like PDRF 6 tile
-# ---------------------------------------------------------------------------------------------
-
-
-def generate(path, n, seed):
-    """Zig-zag scan lines in flight strips over smooth terrain with trees and flat roofs: pulses of
-    1-4 returns sharing one GPS time, increasing time, Lambert-93-like coordinates at 1 cm."""
-    import laspy
-
-    rng = np.random.default_rng(seed)
-    pulses_per_line, width, line_step, lines_per_strip = 2500, 700.0, 0.6, 1500
-    pulse_rate, altitude = 400000.0, 1000.0
-
-    # Returns per pulse: more in "forest" areas. Draw generously, then cut to n points.
-    n_pulses = int(n / 1.1) + 1000
-    p = np.arange(n_pulses)
-    line = p // pulses_per_line
-    u = (p % pulses_per_line) / pulses_per_line
-    forward = (line % 2) == 0
-    strip = line // lines_per_strip
-    across = np.where(forward, u, 1.0 - u) - 0.5
-    x = (line % lines_per_strip) * line_step + u * line_step
-    x = np.where(strip % 2 == 0, x, lines_per_strip * line_step - x)
-    y = across * width + strip * 600.0
-    forest = (np.sin(x / 37.0) + np.cos(y / 23.0)) > 0.8
-    roof = ((x // 40) % 5 == 2) & ((y // 30) % 4 == 1) & ~forest
-    nret = np.where(
-        forest,
-        rng.choice([1, 2, 2, 3, 3, 4], n_pulses),
-        np.where(rng.random(n_pulses) < 0.05, 2, 1),
-    )
-    nret = np.where(roof, 1, nret)
-    if int(nret.sum()) < n:
-        raise RuntimeError("pulse estimate too small")
-
-    pi = np.repeat(p, nret)[:n]  # pulse of each point
-    starts = np.r_[0, np.cumsum(nret)[:-1]][pi]
-    rn = (np.arange(n) - starts + 1).astype(np.int64)
-    nr = nret[pi].astype(np.int64)
-    px, py = x[pi], y[pi]
-    terrain = 120 + 15 * np.sin(px / 80.0) + 10 * np.cos(py / 55.0) + 3 * np.sin((px + py) / 13.0)
-    canopy = 8 + 12 * (np.sin(px / 5.0) * np.cos(py / 7.0)) ** 2
-    last = rn == nr
-    height = np.where(last, 0.0, canopy * (1.0 - (rn - 1) / np.maximum(nr, 1)))
-    height = np.where(roof[pi], 8.0, height)
-    z = terrain + height + rng.normal(0, 0.03, n)
-    angle = np.degrees(np.arctan2(across[pi] * width, altitude))
-    slant = np.tan(np.radians(angle)) * height  # later returns sit slightly off the first
-    xs, ys = px + rng.normal(0, 0.02, n), py + slant + rng.normal(0, 0.02, n)
-
-    cls = np.where(last & ~roof[pi], 2, np.where(height < 2, 3, np.where(height < 6, 4, 5)))
-    cls = np.where(roof[pi], 6, cls)
-    cls = np.where(rng.random(n) < 0.03, 1, cls)
-    intensity = np.where(cls == 2, 2200, np.where(cls == 6, 2800, 900)) / nr
-    intensity = np.clip(intensity + rng.normal(0, 120, n), 0, 65535)
-
-    header = laspy.LasHeader(point_format=6, version="1.4")
-    header.offsets = np.array([650000.0, 6860000.0, 0.0])
-    header.scales = np.array([0.01, 0.01, 0.01])
-    rec = np.zeros(n, header.point_format.dtype())
-    rec["X"] = np.round(xs * 100).astype(np.int64)
-    rec["Y"] = np.round(ys * 100).astype(np.int64)
-    rec["Z"] = np.round(z * 100).astype(np.int64)
-    rec["intensity"] = intensity.astype(np.uint16)
-    rec["bit_fields"] = rn | (nr << 4)
-    u_pt = u[pi]
-    edge = (u_pt == 0) | (u_pt >= (pulses_per_line - 1) / pulses_per_line)
-    rec["classification_flags"] = (forward[pi].astype(np.int64) << 6) | (edge.astype(np.int64) << 7)
-    rec["classification"] = cls
-    rec["scan_angle"] = np.round(angle / 0.006).astype(np.int64)
-    rec["point_source_id"] = 100 + strip[pi]
-    rec["gps_time"] = 3.1e8 + pi / pulse_rate + strip[pi] * 120.0
-    las = laspy.LasData(header)
-    las.points = laspy.PackedPointRecord(rec, header.point_format)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.laz")
-    las.write(str(tmp), do_compress=True, laz_backend=laspy.LazBackend.LazrsParallel)
-    tmp.rename(path)
-
-
-def laz_parts(path):
-    """(file bytes, offset to point data, LASzip VLR record, point count, record length)."""
-    data = path.read_bytes()
-    if data[:4] != b"LASF":
-        raise SystemExit(f"{path}: not a LAS/LAZ file")
-    header_size, offset, nvlrs = struct.unpack_from("<HIL", data, 94)
-    rlen = struct.unpack_from("<H", data, 105)[0]
-    count = struct.unpack_from("<L", data, 107)[0]
-    if data[25] >= 4:
-        count = struct.unpack_from("<Q", data, 247)[0] or count
-    pos, vlr = header_size, None
-    for _ in range(nvlrs):
-        user, rid, size = struct.unpack_from("<16sHH", data, pos + 2)
-        if user.rstrip(b"\0") == b"laszip encoded" and rid == 22204:
-            vlr = data[pos + 54 : pos + 54 + size]
-        pos += 54 + size
-    if vlr is None:
-        raise SystemExit(f"{path}: no LASzip VLR (not a LAZ file)")
-    return data, offset, vlr, count, rlen
-
+from synthetic_laz import REPO, ensure_synthetic, laz_parts, machine
 
 # ---------------------------------------------------------------------------------------------
 # Timing
@@ -220,20 +116,6 @@ def sha256_seconds(nbytes):
     return best
 
 
-def machine():
-    model = "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}, nproc {cores}"
-
-
 def table(rows, count):
     """rows: (decoder, family, threads, seconds). Ratio ours/lazrs uses the best lazrs variant at
     the same thread count (sequential counts as 1 thread)."""
@@ -292,10 +174,8 @@ def main():
 
     path = args.input
     if path is None:
-        path = REPO / "build" / "bench" / f"synthetic_pdrf6_{args.points}.laz"
-        if args.regenerate or not path.exists():
-            print(f"generating {path} ...", file=sys.stderr)
-            generate(path, args.points, args.seed)
+        log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+        path = ensure_synthetic(args.points, 6, args.seed, args.regenerate, log)
     data, offset, vlr, count, rlen = laz_parts(path)
     print(
         f"input: {path} ({len(data) / 1e6:.1f} MB, {count} points, {rlen} B/record)",
