@@ -47,29 +47,31 @@ struct Cloud {
 
 // ---- float64 reference ------------------------------------------------------------------
 
-// Cyclic Jacobi to convergence: independent of the closed form under test.
-inline void jacobi(double a[3][3], double values[3], double vectors[3][3]) {
-  double v[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
-  for (int sweep = 0; sweep < 60; ++sweep) {
+// Cyclic Jacobi to convergence, in place on `a` (double here, long double in test_eigen.cpp):
+// independent of the closed form under test. Eigenvalues in decreasing order.
+template <class T>
+void jacobi(T a[3][3], T values[3], T vectors[3][3]) {
+  T v[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  for (int sweep = 0; sweep < 100; ++sweep) {
     if (a[0][1] == 0 && a[0][2] == 0 && a[1][2] == 0) break;
     for (int p = 0; p < 2; ++p)
       for (int q = p + 1; q < 3; ++q) {
         if (a[p][q] == 0) continue;
-        const double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const double t = (theta >= 0 ? 1 : -1) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        const T theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+        const T t = (theta >= 0 ? 1 : -1) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const T c = 1 / std::sqrt(t * t + 1), s = t * c;
         for (int k = 0; k < 3; ++k) {
-          const double akp = a[k][p], akq = a[k][q];
+          const T akp = a[k][p], akq = a[k][q];
           a[k][p] = c * akp - s * akq;
           a[k][q] = s * akp + c * akq;
         }
         for (int k = 0; k < 3; ++k) {
-          const double apk = a[p][k], aqk = a[q][k];
+          const T apk = a[p][k], aqk = a[q][k];
           a[p][k] = c * apk - s * aqk;
           a[q][k] = s * apk + c * aqk;
         }
         for (int k = 0; k < 3; ++k) {
-          const double vkp = v[k][p], vkq = v[k][q];
+          const T vkp = v[k][p], vkq = v[k][q];
           v[k][p] = c * vkp - s * vkq;
           v[k][q] = s * vkp + c * vkq;
         }

@@ -1,11 +1,10 @@
-// Helpers shared by the LAS container tests: the shared-data folder and synthetic LAS files
-// built in memory.
+// Helpers shared by the LAS container tests: synthetic LAS files built in memory (the shared-data
+// folder and REQUIRE_DATA come from real_files.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -15,25 +14,13 @@
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/io/byte_source.hpp"
 #include "lidarhd/io/las.hpp"
+#include "real_files.hpp"
 
 namespace lidarhd::test {
 
 using namespace ::lidarhd::io;  // test-only header: keeps the helpers short
 
-inline std::string data_dir() {
-  if (const char* env = std::getenv("LIDARHD_TEST_DATA")) return env;
-  return std::string(LIDARHD_SOURCE_DIR) + "/../shared/data";
-}
-
 inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
-#define REQUIRE_DATA(path)                                                  \
-  do {                                                                      \
-    if (!::lidarhd::test::file_exists(path)) {                              \
-      GTEST_SKIP() << "test data not found: " << (path)                     \
-                   << " (set LIDARHD_TEST_DATA to the shared/data folder)"; \
-    }                                                                       \
-  } while (0)
 
 inline std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,6 @@
-// The closed-form 3x3 symmetric eigen solver (src/features/math.hpp) against a cyclic Jacobi
-// reference in long double, on random, structured and ill-conditioned matrices.
+// The closed-form 3x3 symmetric eigen solver (src/features/math.hpp) against the cyclic Jacobi
+// reference of features_reference.hpp in long double, on random, structured and ill-conditioned
+// matrices.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,52 +8,19 @@
 #include <random>
 
 #include "features/math.hpp"
+#include "features_reference.hpp"
 
 namespace lidarhd::features::detail {
 namespace {
 
 using LD = long double;
 
-// Cyclic Jacobi, run to convergence (a test reference: speed and iteration counts do not matter).
+// The reference of features_reference.hpp, in long double.
 void jacobi_reference(const double in[3][3], LD values[3], LD vectors[3][3]) {
-  LD a[3][3], v[3][3];
+  LD a[3][3];
   for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) {
-      a[i][j] = in[i][j];
-      v[i][j] = i == j;
-    }
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    const LD off = a[0][1] * a[0][1] + a[0][2] * a[0][2] + a[1][2] * a[1][2];
-    if (off == 0) break;
-    for (int p = 0; p < 2; ++p)
-      for (int q = p + 1; q < 3; ++q) {
-        if (a[p][q] == 0) continue;
-        const LD theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const LD t = (theta >= 0 ? 1 : -1) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        const LD c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (int k = 0; k < 3; ++k) {
-          const LD akp = a[k][p], akq = a[k][q];
-          a[k][p] = c * akp - s * akq;
-          a[k][q] = s * akp + c * akq;
-        }
-        for (int k = 0; k < 3; ++k) {
-          const LD apk = a[p][k], aqk = a[q][k];
-          a[p][k] = c * apk - s * aqk;
-          a[q][k] = s * apk + c * aqk;
-        }
-        for (int k = 0; k < 3; ++k) {
-          const LD vkp = v[k][p], vkq = v[k][q];
-          v[k][p] = c * vkp - s * vkq;
-          v[k][q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  int order[3] = {0, 1, 2};
-  std::sort(order, order + 3, [&](int i, int j) { return a[i][i] > a[j][j]; });
-  for (int k = 0; k < 3; ++k) {
-    values[k] = a[order[k]][order[k]];
-    for (int r = 0; r < 3; ++r) vectors[k][r] = v[r][order[k]];
-  }
+    for (int j = 0; j < 3; ++j) a[i][j] = in[i][j];
+  testing_ref::jacobi(a, values, vectors);
 }
 
 template <class T>

@@ -19,6 +19,7 @@
 #include "lidarhd/features/catalog.hpp"
 #include "lidarhd/features/features.hpp"
 #include "lidarhd/io/reader.hpp"
+#include "real_files.hpp"
 #include "spatial/grid_impl.hpp"
 
 namespace lidarhd::features {
@@ -304,10 +305,7 @@ LIDARHD_DEVICE_TESTS(FeaturesTest);
 
 // ---- real IGN tiles ----------------------------------------------------------------------
 
-std::string data_dir() {
-  if (const char* env = std::getenv("LIDARHD_TEST_DATA")) return env;
-  return std::string(LIDARHD_SOURCE_DIR) + "/../shared/data";
-}
+using test::data_dir;
 
 Cloud read_tile(const std::string& path) {
   io::PointReader reader(path);

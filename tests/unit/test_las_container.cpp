@@ -150,8 +150,7 @@ TEST(Crs, GeoTiffKeys) {
 }
 
 TEST(LazChunkTable, SyntheticProblems) {
-  const std::string path = data_dir() + "/laz-rs/point10.laz";
-  REQUIRE_DATA(path);
+  REQUIRE_DATA("laz-rs/point10.laz");
   const std::vector<uint8_t> orig = read_file(path);
   auto table_of = [](const std::vector<uint8_t>& bytes) {
     auto src = memory_source(bytes.data(), bytes.size(), "mem.laz");
@@ -213,8 +212,7 @@ TEST(LazChunkTable, SyntheticProblems) {
 }
 
 TEST(CopcHierarchy, SyntheticProblems) {
-  const std::string path = data_dir() + "/laspy/simple_with_page.copc.laz";
-  REQUIRE_DATA(path);
+  REQUIRE_DATA("laspy/simple_with_page.copc.laz");
   const std::vector<uint8_t> orig = read_file(path);
   const auto load = [](const std::vector<uint8_t>& bytes) {
     auto src = memory_source(bytes.data(), bytes.size(), "mem.copc.laz");
@@ -324,8 +322,7 @@ TEST(PointTable, Pdrf3AndPdrf6Columns) {
 }
 
 TEST(PointTable, RealFileColumns) {
-  const std::string path = data_dir() + "/laz-rs/point-time-color.las";
-  REQUIRE_DATA(path);
+  REQUIRE_DATA("laz-rs/point-time-color.las");
   auto src = open_file_source(path);
   const LasFileInfo info = read_las_info(*src);
   const auto rec = src->read_vector(info.header.offset_to_points,

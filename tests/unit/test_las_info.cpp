@@ -376,8 +376,7 @@ class ReadmeFile : public ::testing::TestWithParam<Expected> {};
 
 TEST_P(ReadmeFile, InfoMatchesReadme) {
   const Expected& e = GetParam();
-  const std::string path = data_dir() + "/" + e.path;
-  REQUIRE_DATA(path);
+  REQUIRE_DATA(e.path);
   const LasFileInfo info = read_las_info(path);
   const LasHeader& h = info.header;
   EXPECT_EQ(info.file_size, e.size);
@@ -466,8 +465,7 @@ TEST(LazChunkTable, RealFiles) {
 }
 
 TEST(LasInfo, CorruptNokFileIsRejected) {
-  const std::string path = data_dir() + "/ign-pdal-tools/Semis_2022_0906_6665_LA93_IGN69_nok.laz";
-  REQUIRE_DATA(path);
+  REQUIRE_DATA("ign-pdal-tools/Semis_2022_0906_6665_LA93_IGN69_nok.laz");
   try {
     read_las_info(path);
     FAIL() << "the corrupt file was accepted";

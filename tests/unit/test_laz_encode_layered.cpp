@@ -11,44 +11,22 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "io/laz/chunk_encoder.hpp"
 #include "io/laz/layered_chunk.hpp"
 #include "io/laz/layered_encoders.hpp"
+#include "laz_test_util.hpp"
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/io/reader.hpp"
-
-#ifndef _WIN32
-#include <sys/wait.h>
-#endif
-
-#ifndef LIDARHD_SOURCE_DIR
-#define LIDARHD_SOURCE_DIR "."
-#endif
 
 namespace lidarhd::laz::detail {
 namespace {
 
-std::string data_dir() {
-  if (const char* env = std::getenv("LIDARHD_TEST_DATA")) return env;
-  return std::string(LIDARHD_SOURCE_DIR) + "/../shared/data";
-}
-
-bool read_file(const std::string& path, std::vector<uint8_t>& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return true;
-}
-
-std::vector<Item> items_of(const io::LasFileInfo& info) {
-  std::vector<Item> items;
-  for (const auto& it : info.laszip->items) items.push_back(Item{it.type, it.size, it.version});
-  return items;
-}
+using test::data_dir;
+using test::items_of;
+using test::read_file;
 
 // Index of the first differing record, or -1.
 int64_t first_diff(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, size_t rl) {
@@ -452,14 +430,6 @@ las = laspy.read(sys.argv[1], laz_backend=laspy.LazBackend.Lazrs)
 open(sys.argv[2], "wb").write(las.points.array.tobytes())
 )PY";
 
-int exit_status(int raw) {
-#ifdef _WIN32
-  return raw;
-#else
-  return raw != -1 && WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-#endif
-}
-
 // Takes a real PDRF 8 LAZ file's header and VLRs, replaces its points by random multi-channel
 // records encoded by us (chunks + chunk table), and has laspy/lazrs decode the result.
 TEST(LazEncodeLayered, LazrsReadsOurFile) {
@@ -509,7 +479,7 @@ TEST(LazEncodeLayered, LazrsReadsOurFile) {
   }
   const std::string cmd =
       "python3 " + script + " " + laz + " " + laz + ".records > " + laz + ".log 2>&1";
-  const int status = exit_status(std::system(cmd.c_str()));
+  const int status = test::exit_status(std::system(cmd.c_str()));
   std::vector<uint8_t> log, decoded;
   read_file(laz + ".log", log);
   if (status == 77 || status == 127) GTEST_SKIP() << "python3 with laspy and lazrs is missing";

@@ -7,11 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,44 +19,18 @@
 #include "io/laz/items.hpp"
 #include "io/laz/pointwise_chunk.hpp"
 #include "io/laz/pointwise_encoders.hpp"
+#include "laz_test_util.hpp"
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/io/reader.hpp"
-
-#ifndef LIDARHD_SOURCE_DIR
-#define LIDARHD_SOURCE_DIR "."
-#endif
 
 namespace lidarhd::laz::detail {
 namespace {
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-std::string data_dir() {
-  if (const char* env = std::getenv("LIDARHD_TEST_DATA")) return env;
-  return std::string(LIDARHD_SOURCE_DIR) + "/../shared/data";
-}
-
-bool read_file(const std::string& path, std::vector<uint8_t>& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return true;
-}
-
-#define LOAD_OR_SKIP(rel, bytes)                                          \
-  std::vector<uint8_t> bytes;                                             \
-  if (!read_file(data_dir() + "/" + (rel), bytes)) {                      \
-    GTEST_SKIP() << "test data not found: " << data_dir() << "/" << (rel) \
-                 << " (set LIDARHD_TEST_DATA to the shared data folder)"; \
-  }
-
-template <typename T>
-T get(const std::vector<uint8_t>& b, size_t off) {
-  if (off + sizeof(T) > b.size()) throw std::runtime_error("test parser: read past end of file");
-  T v;
-  std::memcpy(&v, b.data() + off, sizeof(T));
-  return v;
-}
+using test::data_dir;
+using test::get;
+using test::read_file;
 
 // The version 2 items a writer uses for PDRF 0-3 records of `record_length` bytes.
 std::vector<Item> items_for(uint8_t pdrf, size_t record_length) {
@@ -125,31 +96,26 @@ void expect_round_trip(const std::vector<Item>& items, const std::vector<uint8_t
 // Re-encodes the records of a .las twin as one chunk and compares with the .laz's chunk and table.
 void expect_same_bytes_as_laszip(const std::string& las_rel, const std::string& laz_rel,
                                  const std::vector<Item>& items) {
-  std::vector<uint8_t> las, laz;
-  if (!read_file(data_dir() + "/" + las_rel, las) || !read_file(data_dir() + "/" + laz_rel, laz)) {
-    GTEST_SKIP() << "test data not found under " << data_dir();
-  }
-  const uint32_t las_points = get<uint32_t>(las, 96);
+  LOAD_OR_SKIP(las_rel, las);
+  OPEN_LAZ_OR_SKIP(laz_rel, laz);
+  // The twin's records are read with raw header offsets, independently of the library.
+  const std::vector<uint8_t> records = test::las_records(las);
   const uint16_t rl = get<uint16_t>(las, 105);
-  const uint32_t count = get<uint32_t>(las, 107);
   ASSERT_EQ(rl, record_length_of(items));
-  ASSERT_LE(size_t(las_points) + size_t(count) * rl, las.size());
-  const uint8_t* records = las.data() + las_points;
+  const uint64_t count = records.size() / rl;
 
-  const uint32_t laz_points = get<uint32_t>(laz, 96);
-  const uint64_t table = get<uint64_t>(laz, laz_points);
-  ASSERT_LT(laz_points + 8, table);
-  ASSERT_LE(table, laz.size());
-  const std::vector<uint8_t> want_chunk(laz.begin() + laz_points + 8, laz.begin() + table);
-  const std::vector<uint8_t> want_table(laz.begin() + table, laz.end());
+  const auto& bytes = laz.bytes;
+  const std::vector<uint8_t> want_chunk(bytes.begin() + laz.table.data_start,
+                                        bytes.begin() + laz.table.data_end);
+  const std::vector<uint8_t> want_table(bytes.begin() + laz.table.data_end, bytes.end());
 
-  const std::vector<uint8_t> chunk = encode_pointwise_chunk(items, records, count);
+  const std::vector<uint8_t> chunk = encode_pointwise_chunk(items, records.data(), count);
   ASSERT_EQ(chunk.size(), want_chunk.size()) << laz_rel;
   EXPECT_TRUE(chunk == want_chunk) << laz_rel << ": chunk bytes differ from LASzip's";
 
   io::ChunkInfo info;
   info.point_count = count;
-  info.offset = laz_points + 8;
+  info.offset = laz.table.data_start;
   info.bytes = chunk.size();
   EXPECT_EQ(encode_chunk_table({info}, false), want_table) << laz_rel;
 }
@@ -241,8 +207,7 @@ TEST(LazEncodePointwise, RealFilesReencodeToTheirOwnChunks) {
     if (std::any_of(info.laszip->items.begin(), info.laszip->items.end(),
                     [](const io::LaszipItemInfo& it) { return it.version != 2; }))
       continue;
-    std::vector<Item> items;
-    for (const auto& it : info.laszip->items) items.push_back({it.type, it.size, it.version});
+    const std::vector<Item> items = test::items_of(info);
     std::vector<uint8_t> file;
     ASSERT_TRUE(read_file(f.path, file));
     const std::vector<io::ChunkInfo>& chunks = reader.chunks();

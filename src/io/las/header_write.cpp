@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "io/laz/items.hpp"
 #include "lidarhd/core/error.hpp"
 
 namespace lidarhd::io::detail {
@@ -152,11 +153,7 @@ Vlr make_extra_bytes_vlr(const std::vector<ExtraDim>& dims) {
 }
 
 LaszipInfo laszip_info_for(uint8_t point_format, uint32_t extra_bytes, uint32_t chunk_size) {
-  // Item type numbers of laz-format.md section 2.
-  enum : uint16_t {
-    kByte = 0, kPoint10 = 6, kGps = 7, kRgb12 = 8, kWave13 = 9, kPoint14 = 10, kRgb14 = 11,
-    kRgbNir14 = 12, kWave14 = 13, kByte14 = 14,
-  };
+  using namespace laz::detail;  // the ItemType numbers
   LaszipInfo z;
   z.coder = 0;
   z.version_major = 3;  // as LASzip 3.4r3 writes
@@ -168,16 +165,16 @@ LaszipInfo laszip_info_for(uint8_t point_format, uint32_t extra_bytes, uint32_t 
   if (!l.extended) {
     z.compressor = 2;
     z.items.push_back({kPoint10, 20, 2});
-    if (l.gps_time >= 0) z.items.push_back({kGps, 8, 2});
+    if (l.gps_time >= 0) z.items.push_back({kGpsTime11, 8, 2});
     if (l.rgb >= 0) z.items.push_back({kRgb12, 6, 2});
-    if (l.wavepacket >= 0) z.items.push_back({kWave13, 29, 1});
+    if (l.wavepacket >= 0) z.items.push_back({kWavepacket13, 29, 1});
     if (extra_bytes) z.items.push_back({kByte, uint16_t(extra_bytes), 2});
   } else {
     z.compressor = 3;
     z.items.push_back({kPoint14, 30, 3});
     if (l.nir >= 0) z.items.push_back({kRgbNir14, 8, 3});
     else if (l.rgb >= 0) z.items.push_back({kRgb14, 6, 3});
-    if (l.wavepacket >= 0) z.items.push_back({kWave14, 29, 3});
+    if (l.wavepacket >= 0) z.items.push_back({kWavepacket14, 29, 3});
     if (extra_bytes) z.items.push_back({kByte14, uint16_t(extra_bytes), 3});
   }
   return z;

@@ -223,21 +223,23 @@ class ArithDecoder {
   bool overrun_ = false;
 };
 
-// Residual decoder for integers predicted by the item codecs ("IntegerCompressor" in LASzip).
-// Decoding k (the residual's bit length) first lets callers reuse k as a context (k()).
-class IntegerDecoder {
+// The models of an integer residual coder ("IntegerCompressor" in LASzip), built the same way by
+// IntegerDecoder and IntegerEncoder: per context a model of k (the residual's bit length), a bit
+// model for k = 0 and a corrector model per k, the larger ones capped at 2^bits_high symbols.
+class IntegerModels {
  public:
-  IntegerDecoder(uint32_t bits = 16, uint32_t contexts = 1, uint32_t bits_high = 8)
-      : bits_high_(bits_high) {
-    if (bits > 0 && bits < 32) {
-      corr_bits_ = bits;
-      corr_range_ = 1u << bits;
-      corr_min_ = -int32_t(corr_range_ / 2);
-    } else {
-      corr_bits_ = 32;
-      corr_range_ = 0;
-      corr_min_ = INT32_MIN;
-    }
+  void reset() {
+    for (auto& m : k_models_) m.reset();
+    bit0_.reset();
+    for (size_t i = 1; i < corrector_.size(); ++i) corrector_[i].reset();
+  }
+  uint32_t k() const { return k_; }
+
+ protected:
+  IntegerModels(uint32_t bits, uint32_t contexts, uint32_t bits_high)
+      : bits_high_(bits_high),
+        corr_bits_(bits > 0 && bits < 32 ? bits : 32),
+        corr_range_(bits > 0 && bits < 32 ? 1u << bits : 0) {
     k_models_.reserve(contexts);
     for (uint32_t i = 0; i < contexts; ++i) k_models_.emplace_back(corr_bits_ + 1);
     corrector_.reserve(corr_bits_ + 1);
@@ -245,12 +247,21 @@ class IntegerDecoder {
     for (uint32_t i = 1; i <= corr_bits_; ++i)
       corrector_.emplace_back(i <= bits_high_ ? (1u << i) : (1u << bits_high_));
   }
-  void reset() {
-    for (auto& m : k_models_) m.reset();
-    bit0_.reset();
-    for (size_t i = 1; i < corrector_.size(); ++i) corrector_[i].reset();
-  }
-  uint32_t k() const { return k_; }
+
+  uint32_t bits_high_, corr_bits_, corr_range_;  // corr_range_ 0: 32-bit residuals wrap freely
+  uint32_t k_ = 0;
+  std::vector<SymbolModel> k_models_;
+  BitModel bit0_;
+  std::vector<SymbolModel> corrector_;
+};
+
+// Residual decoder for integers predicted by the item codecs ("IntegerCompressor" in LASzip).
+// Decoding k (the residual's bit length) first lets callers reuse k as a context (k()).
+class IntegerDecoder : public IntegerModels {
+ public:
+  IntegerDecoder(uint32_t bits = 16, uint32_t contexts = 1, uint32_t bits_high = 8)
+      : IntegerModels(bits, contexts, bits_high),
+        corr_min_(corr_range_ != 0 ? -int32_t(corr_range_ / 2) : INT32_MIN) {}
 
   LIDARHD_LAZ_HOT int32_t decode(ArithDecoder& dec, int32_t pred, uint32_t context = 0) {
     uint32_t real = uint32_t(pred) + uint32_t(read_corrector(dec, k_models_[context]));
@@ -278,12 +289,7 @@ class IntegerDecoder {
     return int32_t(c - ((1u << k_) - 1));
   }
 
-  uint32_t bits_high_, corr_bits_, corr_range_;
   int32_t corr_min_;
-  uint32_t k_ = 0;
-  std::vector<SymbolModel> k_models_;
-  BitModel bit0_;
-  std::vector<SymbolModel> corrector_;
 };
 
 }  // namespace lidarhd::laz::detail

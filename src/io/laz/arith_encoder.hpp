@@ -124,32 +124,15 @@ class ArithEncoder {
 };
 
 // Encoder side of IntegerDecoder: codes real - pred as (k, residual) with the same models.
-class IntegerEncoder {
+class IntegerEncoder : public IntegerModels {
  public:
   IntegerEncoder(uint32_t bits = 16, uint32_t contexts = 1, uint32_t bits_high = 8)
-      : bits_high_(bits_high) {
-    if (bits > 0 && bits < 32) {
-      corr_bits_ = bits;
-      corr_range_ = 1u << bits;
+      : IntegerModels(bits, contexts, bits_high) {
+    if (corr_range_ != 0) {
       corr_min_ = -int64_t(corr_range_ / 2);
       corr_max_ = corr_min_ + corr_range_ - 1;
-    } else {
-      corr_bits_ = 32;
-      corr_range_ = 0;
     }
-    k_models_.reserve(contexts);
-    for (uint32_t i = 0; i < contexts; ++i) k_models_.emplace_back(corr_bits_ + 1);
-    corrector_.reserve(corr_bits_ + 1);
-    corrector_.emplace_back(2);  // placeholder; k = 0 uses the bit model
-    for (uint32_t i = 1; i <= corr_bits_; ++i)
-      corrector_.emplace_back(i <= bits_high_ ? (1u << i) : (1u << bits_high_));
   }
-  void reset() {
-    for (auto& m : k_models_) m.reset();
-    bit0_.reset();
-    for (size_t i = 1; i < corrector_.size(); ++i) corrector_[i].reset();
-  }
-  uint32_t k() const { return k_; }
 
   LIDARHD_LAZ_HOT void encode(ArithEncoder& enc, int32_t pred, int32_t real, uint32_t context = 0) {
     if (corr_range_ != 0) {
@@ -194,12 +177,7 @@ class IntegerEncoder {
     }
   }
 
-  uint32_t bits_high_, corr_bits_, corr_range_;
   int64_t corr_min_ = INT32_MIN, corr_max_ = INT32_MAX;
-  uint32_t k_ = 0;
-  std::vector<SymbolModel> k_models_;
-  BitModel bit0_;
-  std::vector<SymbolModel> corrector_;
 };
 
 }  // namespace lidarhd::laz::detail

@@ -51,18 +51,8 @@ void Byte14Decoder::init(const uint8_t* first, const ByteSpan* layers, uint32_t&
 }
 
 void Byte14Decoder::decode(uint8_t* item, uint32_t& context) {
-  uint8_t* last = ctx_[current_].last.data();
-  if (current_ != context) {
-    current_ = context & 3;
-    if (!used_[current_]) {
-      start(current_, last);
-      last = ctx_[current_].last.data();
-    } else if (v4_) {
-      last = ctx_[current_].last.data();
-    }
-    // v3 quirk: an existing context lends its models but the previous context's last bytes
-    // stay the prediction for this point.
-  }
+  uint8_t* last = switch_channel(current_, used_, v4_, ctx_, context,
+                                 [this](uint32_t ch, const uint8_t* seed) { start(ch, seed); });
   Context& c = ctx_[current_];
   for (size_t i : active_list_) last[i] = uint8_t(last[i] + dec_[i].decode_symbol(c.models[i]));
   std::memcpy(item, last, size_);

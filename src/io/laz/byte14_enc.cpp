@@ -34,18 +34,8 @@ void Byte14Encoder::init(const uint8_t* first, uint32_t& context) {
 }
 
 void Byte14Encoder::encode(const uint8_t* item, uint32_t& context) {
-  uint8_t* last = ctx_[current_].last.data();
-  if (current_ != context) {
-    current_ = context & 3;
-    if (!used_[current_]) {
-      start(current_, last);
-      last = ctx_[current_].last.data();
-    } else if (v4_) {
-      last = ctx_[current_].last.data();
-    }
-    // v3 quirk: an existing context lends its models but the previous context's last bytes
-    // stay the prediction (and get updated) for this point.
-  }
+  uint8_t* last = switch_channel(current_, used_, v4_, ctx_, context,
+                                 [this](uint32_t ch, const uint8_t* seed) { start(ch, seed); });
   SymbolModel* models = ctx_[current_].models.data();
   for (size_t i = 0; i < size_; ++i) {
     const uint32_t diff = uint32_t(item[i] - last[i]) & 0xFFu;
@@ -71,20 +61,6 @@ ByteSpan Byte14Encoder::layer(size_t i) const {
 // WAVEPACKET14: descriptor index u8, offset u64, packet size u32, return point f32, dx/dy/dz
 // f32; the floats are predicted as their 32-bit integer patterns.
 
-Wavepacket14Encoder::Models::Models() {
-  offset_diff.reserve(4);
-  for (int i = 0; i < 4; ++i) offset_diff.emplace_back(4);
-}
-
-void Wavepacket14Encoder::Models::reset() {
-  packet_index.reset();
-  for (auto& m : offset_diff) m.reset();
-  ic_offset_diff.reset();
-  ic_packet_size.reset();
-  ic_return_point.reset();
-  ic_xyz.reset();
-}
-
 Wavepacket14Encoder::Wavepacket14Encoder(uint16_t version) : v4_(version == 4) {}
 
 void Wavepacket14Encoder::start(uint32_t channel, const uint8_t* seed) {
@@ -108,16 +84,8 @@ void Wavepacket14Encoder::init(const uint8_t* first, uint32_t& context) {
 }
 
 void Wavepacket14Encoder::encode(const uint8_t* item, uint32_t& context) {
-  uint8_t* last = ctx_[current_].last;
-  if (current_ != context) {
-    current_ = context & 3;
-    if (!used_[current_]) {
-      start(current_, last);
-      last = ctx_[current_].last;
-    } else if (v4_) {
-      last = ctx_[current_].last;
-    }
-  }
+  uint8_t* last = switch_channel(current_, used_, v4_, ctx_, context,
+                                 [this](uint32_t ch, const uint8_t* seed) { start(ch, seed); });
   Context& c = ctx_[current_];
   Models& m = *c.models;
   if (std::memcmp(item, last, 29) != 0) emit_ = true;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "io/laz/arith_decoder.hpp"
@@ -30,6 +31,10 @@ struct Item {
   uint16_t size = 0;
   uint16_t version = 0;
 };
+
+// "POINT14 (type 10, size 30, version 3)", for error messages (defined in laszip_vlr.cpp, next to
+// item_type_name).
+std::string describe_item(const Item& item);
 
 struct ByteSpan {
   const uint8_t* data = nullptr;

@@ -3,27 +3,17 @@
 #include <vector>
 
 #include "io/las/le_bytes.hpp"
+#include "io/laz/items.hpp"
 #include "lidarhd/core/error.hpp"
 
 namespace lidarhd::laz {
+
+using namespace detail;  // the ItemType numbers
+
 namespace {
 
 using io::detail::u16_at;
 using io::detail::u32_at;
-
-// Item type numbers (laz-format.md section 2).
-enum : uint16_t {
-  kByte = 0,
-  kPoint10 = 6,
-  kGpsTime11 = 7,
-  kRgb12 = 8,
-  kWavepacket13 = 9,
-  kPoint14 = 10,
-  kRgb14 = 11,
-  kRgbNir14 = 12,
-  kWavepacket14 = 13,
-  kByte14 = 14,
-};
 
 // Fixed size of an item type; 0 for the variable-size byte items and unknown types.
 uint16_t item_fixed_size(uint16_t type) {
@@ -56,8 +46,9 @@ bool version_supported(uint16_t type, uint16_t version) {
     case kGpsTime11:
     case kRgb12:
       return version == 1 || version == 2;
+    // LASzip writes WAVEPACKET13 as version 1 only; lazrs labels the same bitstream version 2.
     case kWavepacket13:
-      return version == 1;
+      return version == 1 || version == 2;
     // "lasproto" version 2 of the v3 items is the same bitstream as version 3.
     case kPoint14:
     case kRgb14:
@@ -161,6 +152,11 @@ const char* item_type_name(uint16_t type) {
     default:
       return "?";
   }
+}
+
+std::string detail::describe_item(const Item& item) {
+  return std::string(item_type_name(item.type)) + " (type " + std::to_string(item.type) +
+         ", size " + std::to_string(item.size) + ", version " + std::to_string(item.version) + ")";
 }
 
 std::string describe_items(const io::LaszipInfo& info) {

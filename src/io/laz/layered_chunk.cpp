@@ -5,43 +5,12 @@
 #include <cstring>
 #include <string>
 
+#include "io/laz/laszip_vlr.hpp"
 #include "io/laz/layered_items.hpp"
 #include "lidarhd/core/error.hpp"
 
 namespace lidarhd::laz::detail {
 namespace {
-
-const char* item_name(uint16_t type) {
-  switch (type) {
-    case kByte:
-      return "BYTE";
-    case kPoint10:
-      return "POINT10";
-    case kGpsTime11:
-      return "GPSTIME11";
-    case kRgb12:
-      return "RGB12";
-    case kWavepacket13:
-      return "WAVEPACKET13";
-    case kPoint14:
-      return "POINT14";
-    case kRgb14:
-      return "RGB14";
-    case kRgbNir14:
-      return "RGBNIR14";
-    case kWavepacket14:
-      return "WAVEPACKET14";
-    case kByte14:
-      return "BYTE14";
-    default:
-      return "unknown";
-  }
-}
-
-std::string describe(const Item& item) {
-  return std::string(item_name(item.type)) + " (type " + std::to_string(item.type) + ", size " +
-         std::to_string(item.size) + ", version " + std::to_string(item.version) + ")";
-}
 
 // Points decoded between two checks for a truncated stream, so that a lying point count stops
 // early instead of decoding zeros for the whole chunk.
@@ -52,13 +21,13 @@ constexpr uint64_t kOverrunCheckInterval = 4096;
 std::unique_ptr<LayeredItemDecoder> make_layered_decoder(const Item& item, uint32_t layers) {
   // Version 2 is what the "lasproto" prototype wrote; LASzip reads it as version 3.
   if (item.version < 2 || item.version > 4) {
-    throw FormatError("laz", "item " + describe(item) +
+    throw FormatError("laz", "item " + describe_item(item) +
                                  " has a version that layered (PDRF 6-10) chunks do not use; "
                                  "expected 2, 3 or 4");
   }
   auto bad_size = [&](unsigned expected) {
     return FormatError(
-        "laz", "item " + describe(item) + " must be " + std::to_string(expected) + " bytes");
+        "laz", "item " + describe_item(item) + " must be " + std::to_string(expected) + " bytes");
   };
   switch (item.type) {
     case kPoint14:
@@ -75,11 +44,11 @@ std::unique_ptr<LayeredItemDecoder> make_layered_decoder(const Item& item, uint3
       return std::make_unique<Wavepacket14Decoder>(item.version, layers);
     case kByte14:
       if (item.size == 0) {
-        throw FormatError("laz", "item " + describe(item) + " must hold at least one byte");
+        throw FormatError("laz", "item " + describe_item(item) + " must hold at least one byte");
       }
       return std::make_unique<Byte14Decoder>(item.size, item.version, layers);
     default:
-      throw FormatError("laz", "item " + describe(item) +
+      throw FormatError("laz", "item " + describe_item(item) +
                                    " cannot appear in a layered (compressor 3) point format");
   }
 }
@@ -89,7 +58,7 @@ LayeredChunkDecoder::LayeredChunkDecoder(const std::vector<Item>& items, uint32_
   size_t n_layers = 0;
   for (const Item& item : items) {
     decoders_.push_back(make_layered_decoder(item, layers));
-    names_.push_back(item_name(item.type));
+    names_.push_back(item_type_name(item.type));
     offsets_.push_back(record_length_);
     layer_first_.push_back(n_layers);
     record_length_ += item.size;

@@ -135,20 +135,8 @@ class Wavepacket14Encoder final : public LayeredItemEncoder {
   ByteSpan layer(size_t i) const override;
 
  private:
-  struct Models {
-    Models();
-    void reset();
-    SymbolModel packet_index{256};
-    std::vector<SymbolModel> offset_diff;  // 4 x 4, by last offset symbol
-    IntegerEncoder ic_offset_diff{32, 1}, ic_packet_size{32, 1}, ic_return_point{32, 1};
-    IntegerEncoder ic_xyz{32, 3};
-  };
-  struct Context {
-    uint8_t last[29] = {};
-    int32_t last_diff_32 = 0;
-    uint32_t sym_last_offset_diff = 0;
-    std::unique_ptr<Models> models;
-  };
+  using Models = Wavepacket14Models<IntegerEncoder>;
+  using Context = Wavepacket14Context<IntegerEncoder>;
   void start(uint32_t channel, const uint8_t* seed);
 
   bool v4_;

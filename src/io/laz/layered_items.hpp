@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -269,6 +270,57 @@ struct NirModels {
   SymbolModel diff_lo{256}, diff_hi{256};
 };
 
+// The scanner-channel switch of the RGB14, BYTE14 and WAVEPACKET14 coders (laz-format.md 5.6),
+// decoder and encoder alike. `ctx` holds one Context per channel, each with a `last` array or
+// vector; `start(channel, seed)` starts a channel from seed values. Returns the last values to
+// predict from (and update): a channel new to the chunk starts from the current ones; version 4
+// then predicts from the new channel's own; version 3 (LASzip's quirk, kept for bit-exactness)
+// takes an existing channel's models but predicts from the previous channel's values.
+template <class Context, class Start>
+auto* switch_channel(uint32_t& current, const bool (&used)[4], bool v4, Context (&ctx)[4],
+                     uint32_t context, Start&& start) {
+  auto* last = std::data(ctx[current].last);
+  if (current != context) {
+    current = context & 3;
+    if (!used[current]) {
+      start(current, last);
+      last = std::data(ctx[current].last);
+    } else if (v4) {
+      last = std::data(ctx[current].last);
+    }
+  }
+  return last;
+}
+
+// WAVEPACKET14 models and per-channel state; IntCoder is IntegerDecoder or IntegerEncoder.
+template <class IntCoder>
+struct Wavepacket14Models {
+  Wavepacket14Models() {
+    offset_diff.reserve(4);
+    for (int i = 0; i < 4; ++i) offset_diff.emplace_back(4);
+  }
+  void reset() {
+    packet_index.reset();
+    for (auto& m : offset_diff) m.reset();
+    ic_offset_diff.reset();
+    ic_packet_size.reset();
+    ic_return_point.reset();
+    ic_xyz.reset();
+  }
+  SymbolModel packet_index{256};
+  std::vector<SymbolModel> offset_diff;  // 4 x 4, by last offset symbol
+  IntCoder ic_offset_diff{32, 1}, ic_packet_size{32, 1}, ic_return_point{32, 1};
+  IntCoder ic_xyz{32, 3};
+};
+
+template <class IntCoder>
+struct Wavepacket14Context {
+  uint8_t last[29] = {};
+  int32_t last_diff_32 = 0;
+  uint32_t sym_last_offset_diff = 0;
+  std::unique_ptr<Wavepacket14Models<IntCoder>> models;
+};
+
 // Decodes one RGB triple predicted from `last` (RGB12 v2 algorithm, laz-format.md 5.3).
 void decode_rgb(ArithDecoder& dec, RgbModels& m, const uint16_t* last, uint16_t* out);
 // Decodes one NIR value predicted from `last`.
@@ -335,20 +387,8 @@ class Wavepacket14Decoder final : public LayeredItemDecoder {
   bool overrun() const override { return active_ && dec_.overrun(); }
 
  private:
-  struct Models {
-    Models();
-    void reset();
-    SymbolModel packet_index{256};
-    std::vector<SymbolModel> offset_diff;  // 4 x 4, by last offset symbol
-    IntegerDecoder ic_offset_diff{32, 1}, ic_packet_size{32, 1}, ic_return_point{32, 1};
-    IntegerDecoder ic_xyz{32, 3};
-  };
-  struct Context {
-    uint8_t last[29] = {};
-    int32_t last_diff_32 = 0;
-    uint32_t sym_last_offset_diff = 0;
-    std::unique_ptr<Models> models;
-  };
+  using Models = Wavepacket14Models<IntegerDecoder>;
+  using Context = Wavepacket14Context<IntegerDecoder>;
   void start(uint32_t channel, const uint8_t* seed);
 
   bool v4_, requested_;

@@ -10,41 +10,9 @@
 namespace lidarhd::laz::detail {
 namespace {
 
-std::string item_name(uint16_t type) {
-  switch (type) {
-    case kByte:
-      return "BYTE";
-    case kPoint10:
-      return "POINT10";
-    case kGpsTime11:
-      return "GPSTIME11";
-    case kRgb12:
-      return "RGB12";
-    case kWavepacket13:
-      return "WAVEPACKET13";
-    case kPoint14:
-      return "POINT14";
-    case kRgb14:
-      return "RGB14";
-    case kRgbNir14:
-      return "RGBNIR14";
-    case kWavepacket14:
-      return "WAVEPACKET14";
-    case kByte14:
-      return "BYTE14";
-    default:
-      return "type " + std::to_string(type);
-  }
-}
-
-std::string describe(const Item& item) {
-  return item_name(item.type) + " (size " + std::to_string(item.size) + ", version " +
-         std::to_string(item.version) + ")";
-}
-
 // `where` prefixes the message with the file/chunk when the caller knows it.
 [[noreturn]] void unsupported(const Item& item, const std::string& why, const std::string& where) {
-  throw FormatError("laz", where + "LASzip item " + describe(item) + " " + why);
+  throw FormatError("laz", where + "LASzip item " + describe_item(item) + " " + why);
 }
 
 void require_size(const Item& item, uint16_t size, const std::string& where) {

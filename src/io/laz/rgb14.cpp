@@ -106,18 +106,8 @@ void Rgb14Decoder::init(const uint8_t* first, const ByteSpan* layers, uint32_t& 
 }
 
 void Rgb14Decoder::decode(uint8_t* item, uint32_t& context) {
-  uint16_t* last = ctx_[current_].last;
-  if (current_ != context) {
-    current_ = context & 3;
-    if (!used_[current_]) {
-      start(current_, last);
-      last = ctx_[current_].last;
-    } else if (v4_) {
-      last = ctx_[current_].last;
-    }
-    // v3 quirk: switching to an existing context takes its models but keeps predicting from
-    // (and updating) the previous context's last colour for this point.
-  }
+  uint16_t* last = switch_channel(current_, used_, v4_, ctx_, context,
+                                  [this](uint32_t ch, const uint16_t* seed) { start(ch, seed); });
   Context& c = ctx_[current_];
   if (active_rgb_) decode_rgb(dec_rgb_, *c.rgb, last, last);
   if (active_nir_) last[3] = decode_nir(dec_nir_, *c.nir, last[3]);

@@ -93,18 +93,8 @@ void Rgb14Encoder::init(const uint8_t* first, uint32_t& context) {
 }
 
 void Rgb14Encoder::encode(const uint8_t* item, uint32_t& context) {
-  uint16_t* last = ctx_[current_].last;
-  if (current_ != context) {
-    current_ = context & 3;
-    if (!used_[current_]) {
-      start(current_, last);
-      last = ctx_[current_].last;
-    } else if (v4_) {
-      last = ctx_[current_].last;
-    }
-    // v3 quirk (kept for bit-exactness with LASzip): switching to an existing context takes its
-    // models but predicts from, and updates, the previous context's last colour for this point.
-  }
+  uint16_t* last = switch_channel(current_, used_, v4_, ctx_, context,
+                                  [this](uint32_t ch, const uint16_t* seed) { start(ch, seed); });
   Context& c = ctx_[current_];
   const uint16_t cur[4] = {load_u16(item), load_u16(item + 2), load_u16(item + 4),
                            nir_ ? load_u16(item + 6) : uint16_t(0)};

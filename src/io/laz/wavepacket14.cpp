@@ -7,20 +7,6 @@ namespace lidarhd::laz::detail {
 // WAVEPACKET14: descriptor index u8, offset u64, packet size u32, return point f32, dx/dy/dz f32.
 // The floats are predicted as their 32-bit integer patterns.
 
-Wavepacket14Decoder::Models::Models() {
-  offset_diff.reserve(4);
-  for (int i = 0; i < 4; ++i) offset_diff.emplace_back(4);
-}
-
-void Wavepacket14Decoder::Models::reset() {
-  packet_index.reset();
-  for (auto& m : offset_diff) m.reset();
-  ic_offset_diff.reset();
-  ic_packet_size.reset();
-  ic_return_point.reset();
-  ic_xyz.reset();
-}
-
 Wavepacket14Decoder::Wavepacket14Decoder(uint16_t version, uint32_t layers)
     : v4_(version == 4), requested_((layers & kLayerWavepacket) != 0) {}
 
@@ -47,16 +33,8 @@ void Wavepacket14Decoder::init(const uint8_t* first, const ByteSpan* layers, uin
 }
 
 void Wavepacket14Decoder::decode(uint8_t* item, uint32_t& context) {
-  uint8_t* last = ctx_[current_].last;
-  if (current_ != context) {
-    current_ = context & 3;
-    if (!used_[current_]) {
-      start(current_, last);
-      last = ctx_[current_].last;
-    } else if (v4_) {
-      last = ctx_[current_].last;
-    }
-  }
+  uint8_t* last = switch_channel(current_, used_, v4_, ctx_, context,
+                                 [this](uint32_t ch, const uint8_t* seed) { start(ch, seed); });
   Context& c = ctx_[current_];
   if (active_) {
     Models& m = *c.models;
