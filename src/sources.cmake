@@ -54,6 +54,10 @@ set(LIDARHD_SOURCES
   src/features/ground.cpp
   src/features/features.cpp
   src/features/features_cpu.cpp
+  # synth: synthetic scenes for demos, tests and benchmarks
+  src/synth/layout.cpp
+  src/synth/pulses.cpp
+  src/synth/scene.cpp
 )
 set(LIDARHD_CUDA_SOURCES
   src/core/device_cuda.cu
@@ -66,4 +70,5 @@ set(LIDARHD_APP_SOURCES
   apps/lidarhd/cmd_info.cpp
   apps/lidarhd/cmd_features.cpp
   apps/lidarhd/cmd_convert.cpp
+  apps/lidarhd/cmd_synth.cpp
 )

@@ -9,5 +9,6 @@ namespace lidarhd::cli {
 void register_info(CLI::App& app);
 void register_features(CLI::App& app);
 void register_convert(CLI::App& app);
+void register_synth(CLI::App& app);
 
 }  // namespace lidarhd::cli
