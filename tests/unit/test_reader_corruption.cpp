@@ -8,6 +8,7 @@
 #include <new>
 #include <random>
 
+#include "io/laz/arith_decoder.hpp"
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/io/reader.hpp"
 #include "real_files.hpp"
@@ -122,6 +123,26 @@ TEST(ReaderCorruption, LyingPointCountIsRejected) {
     const uint64_t huge = uint64_t(1) << 40;
     std::memcpy(&bytes[247], &huge, 8);  // LAS 1.4 64-bit point count
     EXPECT_EQ(try_read(bytes, std::string(rel) + " claiming 2^40 points"), Outcome::kRejected);
+  }
+}
+
+// Garbage bytes drive the decoder into states no valid stream reaches (value >= length); the
+// symbol search must still stay inside its tables (found by the fuzzer; ASan checks this test).
+TEST(ReaderCorruption, ArithDecoderStaysInsideItsTablesOnGarbage) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> all_ff(4096, 0xFF), random(4096);
+  for (auto& b : random) b = uint8_t(rng());
+  for (const auto* bytes : {&all_ff, &random}) {
+    for (uint32_t symbols : {3u, 17u, 256u, 2048u}) {
+      lidarhd::laz::detail::ArithDecoder dec;
+      dec.init(bytes->data(), bytes->size());
+      lidarhd::laz::detail::SymbolModel model(symbols);
+      lidarhd::laz::detail::IntegerDecoder ints(32, 1);
+      for (int i = 0; i < 20000; ++i) {
+        EXPECT_LT(dec.decode_symbol(model), symbols);
+        ints.decode(dec, 0);
+      }
+    }
   }
 }
 

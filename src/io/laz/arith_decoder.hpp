@@ -2,6 +2,7 @@
 // format (laz-format.md section 4). Header-only so that item decoders inline the hot paths.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -145,7 +146,9 @@ class ArithDecoder {
     if (m.table_size_ != 0) {
       length_ >>= kSymLengthShift;
       const uint32_t dv = value_ / length_;
-      const uint32_t t = dv >> m.table_shift_;
+      // A valid stream keeps value < length, so t < table_size; corrupt bytes can break that and
+      // must not index past the table (the decoded values are garbage then, caught upstream).
+      const uint32_t t = std::min(dv >> m.table_shift_, m.table_size_);
       sym = m.table_[t];
       uint32_t n = m.table_[t + 1] + 1;
       while (n > sym + 1) {
