@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -95,6 +97,28 @@ inline int exit_status(int raw) {
   return raw != -1 && WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
 #endif
 }
+
+// Writes `script` into the test temp folder as `name` and runs it with python3 and `args`;
+// returns its exit status and its output in `log`. The scripts exit 77 when numpy, laspy or lazrs
+// is missing and the shell says 127 without python3: callers skip on python_missing() and fail
+// on any other non-zero status, so a broken generator never passes as a skip.
+inline int run_python(const char* script, const std::string& name, const std::string& args,
+                      std::string& log) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  {
+    std::ofstream py(path);
+    py << script;
+  }
+  const std::string log_path = path + ".log";
+  const int status =
+      exit_status(std::system(("python3 " + path + " " + args + " > " + log_path + " 2>&1").c_str()));
+  std::ifstream in(log_path);
+  log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::remove(log_path.c_str());
+  std::remove(path.c_str());
+  return status;
+}
+inline bool python_missing(int status) { return status == 77 || status == 127; }
 
 }  // namespace lidarhd::test
 

@@ -470,28 +470,23 @@ TEST(LazEncodeLayered, LazrsReadsOurFile) {
 
   const std::string dir = ::testing::TempDir();
   const std::string laz = dir + "/lidarhd_encode_layered.laz";
-  const std::string script = dir + "/lidarhd_read_laspy.py";
   {
     std::ofstream f(laz, std::ios::binary);
     f.write(reinterpret_cast<const char*>(out.data()), std::streamsize(out.size()));
-    std::ofstream py(script);
-    py << kLaspyReader;
   }
-  const std::string cmd =
-      "python3 " + script + " " + laz + " " + laz + ".records > " + laz + ".log 2>&1";
-  const int status = test::exit_status(std::system(cmd.c_str()));
-  std::vector<uint8_t> log, decoded;
-  read_file(laz + ".log", log);
-  if (status == 77 || status == 127) GTEST_SKIP() << "python3 with laspy and lazrs is missing";
-  ASSERT_EQ(status, 0) << std::string(log.begin(), log.end());
+  std::string log;
+  const int status =
+      test::run_python(kLaspyReader, "lidarhd_read_laspy.py", laz + " " + laz + ".records", log);
+  std::vector<uint8_t> decoded;
+  if (test::python_missing(status)) GTEST_SKIP() << "python3 with laspy and lazrs is missing";
+  ASSERT_EQ(status, 0) << log;
   ASSERT_TRUE(read_file(laz + ".records", decoded));
   EXPECT_EQ(first_diff(records, decoded, rl), -1) << "lazrs decodes our file differently";
 
   // Our own reader agrees too.
   io::PointReader ours(laz);
   EXPECT_TRUE(ours.read_all_records() == records);
-  for (const std::string& f : {laz, laz + ".records", laz + ".log", script})
-    std::remove(f.c_str());
+  for (const std::string& f : {laz, laz + ".records"}) std::remove(f.c_str());
 }
 
 }  // namespace

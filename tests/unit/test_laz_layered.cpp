@@ -221,7 +221,11 @@ TEST(LayeredChunk, Version4MatchesVersion3WhereTheyCoincide) {
 // Multi-channel PDRF 7-10 files with extra bytes, written and read back by laspy + lazrs (which
 // replicates LASzip's v3 channel hand-off quirk). Skipped when python3/laspy/lazrs are missing.
 const char* kGenerator = R"PY(
-import sys, numpy as np, laspy
+import sys
+try:
+    import numpy as np, laspy, lazrs  # noqa: F401
+except ImportError:
+    sys.exit(77)
 out, pdrf, n, extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rng = np.random.default_rng(pdrf)
 hdr = laspy.LasHeader(point_format=pdrf, version="1.4")
@@ -269,21 +273,19 @@ open(out + ".records", "wb").write(back.points.array.tobytes())
 
 TEST(LayeredChunk, MultiChannelItemsMatchLazrs) {
   const std::string dir = ::testing::TempDir();
-  const std::string script = dir + "/lidarhd_gen_layered.py";
-  {
-    std::ofstream py(script);
-    py << kGenerator;
-  }
   struct Case {
     int pdrf, points, extra;
   };
   for (const Case& c : {Case{7, 3000, 0}, Case{8, 60000, 3}, Case{9, 2000, 0}, Case{10, 2000, 2},
                         Case{6, 2000, 2}}) {
     const std::string out = dir + "/lidarhd_layered_" + std::to_string(c.pdrf) + ".laz";
-    const std::string cmd = "python3 " + script + " " + out + " " + std::to_string(c.pdrf) + " " +
-                            std::to_string(c.points) + " " + std::to_string(c.extra) +
-                            " > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "python3 with laspy + lazrs not available";
+    std::string log;
+    const int status = test::run_python(kGenerator, "lidarhd_gen_layered.py",
+                                        out + " " + std::to_string(c.pdrf) + " " +
+                                            std::to_string(c.points) + " " + std::to_string(c.extra),
+                                        log);
+    if (test::python_missing(status)) GTEST_SKIP() << "python3 with laspy + lazrs not available";
+    ASSERT_EQ(status, 0) << "layered generator failed: " << log;
     std::vector<uint8_t> bytes, expected;
     ASSERT_TRUE(read_file(out, bytes)) << out;
     LazFile laz = test::parse_laz(std::move(bytes), out);

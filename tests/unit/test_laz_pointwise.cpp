@@ -204,11 +204,6 @@ open(out + ".records", "wb").write(records)
 
 TEST(LazPointwise, WavepacketsMatchLazrs) {
   const std::string dir = ::testing::TempDir();
-  const std::string script = dir + "/lidarhd_gen_wavepacket13.py";
-  {
-    std::ofstream py(script);
-    py << kWavepacketGenerator;
-  }
   struct Case {
     int pdrf, points, extra;
     const char* las_version;
@@ -217,18 +212,16 @@ TEST(LazPointwise, WavepacketsMatchLazrs) {
   for (const Case& c : {Case{4, 3000, 3, "1.3"}, Case{5, 60000, 0, "1.4"}, Case{4, 2, 0, "1.3"}}) {
     const std::string out = dir + "/lidarhd_wavepacket_" + std::to_string(c.pdrf) + "_" +
                             std::to_string(c.points) + ".laz";
-    const std::string cmd = "python3 " + script + " " + out + " " + std::to_string(c.pdrf) + " " +
-                            std::to_string(c.points) + " " + std::to_string(c.extra) + " " +
-                            c.las_version + " > " + out + ".log 2>&1";
-    const int status = test::exit_status(std::system(cmd.c_str()));
-    std::vector<uint8_t> log;
-    read_file(out + ".log", log);
-    std::remove((out + ".log").c_str());
-    // 127: no python3 (the shell's "command not found").
-    if (status == 77 || status == 127) {
+    std::string log;
+    const int status = test::run_python(
+        kWavepacketGenerator, "lidarhd_gen_wavepacket13.py",
+        out + " " + std::to_string(c.pdrf) + " " + std::to_string(c.points) + " " +
+            std::to_string(c.extra) + " " + c.las_version,
+        log);
+    if (test::python_missing(status)) {
       GTEST_SKIP() << "python3 with numpy, laspy and lazrs is not available";
     }
-    ASSERT_EQ(status, 0) << "wave packet generator failed: " << std::string(log.begin(), log.end());
+    ASSERT_EQ(status, 0) << "wave packet generator failed: " << log;
     std::vector<uint8_t> laz, expected;
     ASSERT_TRUE(read_file(out, laz)) << out;
     ASSERT_TRUE(read_file(out + ".records", expected)) << out;
