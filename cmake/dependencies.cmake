@@ -42,3 +42,15 @@ if(LIDARHD_APP)
   lidarhd_header_only(nlohmann_json::nlohmann_json nlohmann_json nlohmann/json.hpp
                       nlohmann-json3-dev)  # JSON output
 endif()
+
+# Colourisation: GDAL reads orthophotos (GeoTIFF, JPEG 2000, VRT mosaics) and decodes WMS images,
+# PROJ (through GDAL) reprojects points; libcurl talks to the WMS.
+if(LIDARHD_GDAL)
+  find_package(GDAL QUIET)
+  find_package(CURL QUIET)
+  if(NOT GDAL_FOUND OR NOT CURL_FOUND)
+    message(FATAL_ERROR "lidarhd: GDAL or libcurl not found: install libgdal-dev and "
+                        "libcurl4-openssl-dev (scripts/install-deps), or pass -DLIDARHD_GDAL=OFF "
+                        "(no raster sources: lidarhd colorize then refuses to run)")
+  endif()
+endif()

@@ -58,12 +58,32 @@ set(LIDARHD_SOURCES
   src/synth/layout.cpp
   src/synth/pulses.cpp
   src/synth/scene.cpp
+  src/synth/ortho.cpp
+  # raster: blocks, caches and sampling for colourisation (no GDAL needed)
+  src/raster/block_cache.cpp
+  src/raster/sample.cpp
+  src/raster/sample_cpu.cpp
+  src/raster/colorize.cpp
+  src/raster/colorize_file.cpp
+)
+# raster sources that need GDAL/libcurl (LIDARHD_GDAL=ON), and what replaces them without
+set(LIDARHD_GDAL_SOURCES
+  src/synth/ortho_write.cpp  # synth --ortho / --irc: GeoTIFF output
+  src/raster/gdal_util.cpp
+  src/raster/gdal_source.cpp
+  src/raster/crs_transform.cpp
+  src/raster/http.cpp
+  src/raster/wms_source.cpp
+)
+set(LIDARHD_NO_GDAL_SOURCES
+  src/raster/no_gdal.cpp
 )
 set(LIDARHD_CUDA_SOURCES
   src/core/device_cuda.cu
   src/core/point_stats_cuda.cu
   src/spatial/grid_cuda.cu
   src/features/features_cuda.cu
+  src/raster/sample_cuda.cu
 )
 set(LIDARHD_APP_SOURCES
   apps/lidarhd/main.cpp
@@ -71,4 +91,5 @@ set(LIDARHD_APP_SOURCES
   apps/lidarhd/cmd_features.cpp
   apps/lidarhd/cmd_convert.cpp
   apps/lidarhd/cmd_synth.cpp
+  apps/lidarhd/cmd_colorize.cpp
 )

@@ -10,5 +10,6 @@ void register_info(CLI::App& app);
 void register_features(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_synth(CLI::App& app);
+void register_colorize(CLI::App& app);
 
 }  // namespace lidarhd::cli

@@ -25,6 +25,7 @@ enum Stream : uint64_t {
   kTreeRow = 5,
   kLot = 6,
   kCarRow = 7,
+  kOrtho = 8,  // orthophoto materials and texture (ortho.cpp); never used by the points
 };
 
 inline uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0,

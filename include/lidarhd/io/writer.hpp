@@ -95,6 +95,10 @@ class LasWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether an output name asks for LAZ: true for ".laz", false for ".las" (any case). Throws
+// ArgumentError prefixed with `component` for other names and for ".copc.laz" (not written).
+bool output_is_laz(const std::string& path, const std::string& component);
+
 // World coordinate -> stored int32: round((world - offset) / scale). Throws ArgumentError
 // ("las: x = 1e+12 does not fit a 32-bit integer with scale 0.01 and offset 0; choose a larger
 // scale or an offset near the data") on overflow or a non-finite value. `axis` is 'x', 'y' or 'z'.

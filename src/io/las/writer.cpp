@@ -4,6 +4,7 @@
 #include "lidarhd/io/writer.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cmath>
 #include <ctime>
@@ -20,6 +21,26 @@
 #include "lidarhd/io/byte_source.hpp"
 
 namespace lidarhd::io {
+
+bool output_is_laz(const std::string& path, const std::string& component) {
+  auto ends_with = [&](const std::string& tail) {
+    if (path.size() < tail.size()) return false;
+    for (size_t i = 0; i < tail.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(path[path.size() - tail.size() + i])) != tail[i])
+        return false;
+    }
+    return true;
+  };
+  if (ends_with(".copc.laz")) {
+    throw ArgumentError(component, path + ": writing COPC is not supported; name the output .laz "
+                                          "(plain LAZ) or .las");
+  }
+  if (ends_with(".laz")) return true;
+  if (ends_with(".las")) return false;
+  throw ArgumentError(component, path + ": the output name must end in .las or .laz (it chooses "
+                                        "uncompressed or LAZ)");
+}
+
 namespace {
 
 std::string num(uint64_t v) { return std::to_string(v); }
