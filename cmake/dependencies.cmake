@@ -54,3 +54,25 @@ if(LIDARHD_GDAL)
                         "(no raster sources: lidarhd colorize then refuses to run)")
   endif()
 endif()
+
+# Dataset files (HDF5 patches, NPZ = zip of .npy through libzip) and YAML configs (yaml-cpp).
+if(LIDARHD_DATASETS)
+  find_package(HDF5 COMPONENTS C QUIET)
+  # Not libzip's CMake config: Debian's references tools (zipcmp, ...) that libzip-dev lacks.
+  find_path(LIDARHD_ZIP_INCLUDE zip.h)
+  find_library(LIDARHD_ZIP_LIBRARY zip)
+  if(LIDARHD_ZIP_INCLUDE AND LIDARHD_ZIP_LIBRARY AND NOT TARGET lidarhd_zip)
+    add_library(lidarhd_zip INTERFACE IMPORTED GLOBAL)
+    set_target_properties(lidarhd_zip PROPERTIES
+      INTERFACE_INCLUDE_DIRECTORIES "${LIDARHD_ZIP_INCLUDE}"
+      INTERFACE_LINK_LIBRARIES "${LIDARHD_ZIP_LIBRARY}")
+  endif()
+  find_package(yaml-cpp CONFIG QUIET)
+  if(NOT HDF5_FOUND OR NOT TARGET lidarhd_zip OR NOT TARGET yaml-cpp)
+    message(FATAL_ERROR "lidarhd: HDF5, libzip or yaml-cpp not found: install libhdf5-dev, "
+                        "libzip-dev and libyaml-cpp-dev (scripts/install-deps), or pass "
+                        "-DLIDARHD_DATASETS=OFF (no dataset files: lidarhd process refuses to run)")
+  endif()
+  lidarhd_header_only(nlohmann_json::nlohmann_json nlohmann_json nlohmann/json.hpp
+                      nlohmann-json3-dev)  # metadata.json
+endif()

@@ -78,12 +78,47 @@ set(LIDARHD_GDAL_SOURCES
 set(LIDARHD_NO_GDAL_SOURCES
   src/raster/no_gdal.cpp
 )
+# patches: binning, sampling, augmentation, labels (no external dependency)
+# data/labels.json is compiled into the library (embedded.cpp.in), so the binary needs no data
+# folder at run time; editing the JSON re-runs the configure step.
+file(READ "${PROJECT_SOURCE_DIR}/data/labels.json" LIDARHD_LABELS_JSON)
+configure_file(src/patches/embedded.cpp.in "${PROJECT_BINARY_DIR}/generated/embedded.cpp" @ONLY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             "${PROJECT_SOURCE_DIR}/data/labels.json")
+list(APPEND LIDARHD_SOURCES
+  src/patches/patches.cpp
+  src/patches/patches_cpu.cpp
+  src/patches/patches_fps.cpp
+  src/patches/mini_json.cpp
+  src/patches/labels.cpp
+  "${PROJECT_BINARY_DIR}/generated/embedded.cpp"
+  src/patches/dataset_common.cpp  # record checks, split by tile
+  src/patches/dataset_laz.cpp     # LAZ patches (io::LasWriter only)
+)
+# dataset writers and configs that need HDF5/libzip/yaml-cpp (LIDARHD_DATASETS=ON)
+set(LIDARHD_DATASET_SOURCES
+  src/io/npz/npy.cpp
+  src/io/npz/zip_writer.cpp
+  src/io/hdf5/h5_util.cpp
+  src/patches/dataset_npz.cpp
+  src/patches/dataset_hdf5.cpp
+  src/patches/dataset_metadata.cpp
+  src/pipeline/config.cpp
+  src/pipeline/inputs.cpp
+  src/pipeline/manifest.cpp
+  src/pipeline/tile.cpp
+  src/pipeline/run.cpp
+)
+set(LIDARHD_NO_DATASET_SOURCES
+  src/patches/no_datasets.cpp
+)
 set(LIDARHD_CUDA_SOURCES
   src/core/device_cuda.cu
   src/core/point_stats_cuda.cu
   src/spatial/grid_cuda.cu
   src/features/features_cuda.cu
   src/raster/sample_cuda.cu
+  src/patches/patches_cuda.cu
 )
 set(LIDARHD_APP_SOURCES
   apps/lidarhd/main.cpp
@@ -92,4 +127,5 @@ set(LIDARHD_APP_SOURCES
   apps/lidarhd/cmd_convert.cpp
   apps/lidarhd/cmd_synth.cpp
   apps/lidarhd/cmd_colorize.cpp
+  apps/lidarhd/cmd_process.cpp
 )

@@ -11,5 +11,6 @@ void register_features(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_colorize(CLI::App& app);
+void register_process(CLI::App& app);  // and `config`
 
 }  // namespace lidarhd::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   lidarhd::cli::register_convert(app);
   lidarhd::cli::register_synth(app);
   lidarhd::cli::register_colorize(app);
+  lidarhd::cli::register_process(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -182,7 +182,7 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
     gh = DeviceBuffer<float>::from_host(ground.height.data(), ground.height.size(), device);
     gm = DeviceBuffer<uint8_t>::from_host(ground.measured.data(), ground.measured.size(), device);
     P.ground = detail::GroundView{gh.data(), gm.data(), ground.nx, ground.ny,
-                                  ground.cell, ground.x0, ground.y0, 1};
+                                  ground.cell, ground.ix0, ground.iy0, 1};
   }
   // On the CPU the kernel writes straight into the table (no copy of the largest array).
   std::vector<uint8_t> flags;

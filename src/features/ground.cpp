@@ -83,22 +83,24 @@ GroundGrid build_ground_grid(const float* x, const float* y, const float* z, con
     min_y = std::min<double>(min_y, y[i]);
     max_y = std::max<double>(max_y, y[i]);
   }
-  const double w = max_x - min_x, h = max_y - min_y;
-  if (!std::isfinite(w) || !std::isfinite(h) || !(cell > 0)) return g;  // caller validates
-  // Grow the cell until the grid fits the cap (the +1 covers the far border).
-  while ((std::floor(w / cell) + 1) * (std::floor(h / cell) + 1) >
-         static_cast<double>(kMaxGroundCells)) {
-    cell *= 2;
-  }
-  g.nx = static_cast<int>(std::floor(w / cell)) + 1;
-  g.ny = static_cast<int>(std::floor(h / cell)) + 1;
+  if (!std::isfinite(max_x - min_x) || !std::isfinite(max_y - min_y) || !(cell > 0)) return g;
+  // Cells sit on multiples of `cell` in local coordinates, not at the cloud's minimum: a tile with
+  // a halo and the merged cloud of its neighbours (same origin) then share cell boundaries.
+  auto index = [](double v, double c) { return static_cast<int>(std::floor(static_cast<float>(v) / static_cast<float>(c))); };
+  auto extent = [&](double c) {
+    return double(index(max_x, c) - index(min_x, c) + 1) * double(index(max_y, c) - index(min_y, c) + 1);
+  };
+  // Grow the cell until the grid fits the cap.
+  while (extent(cell) > static_cast<double>(kMaxGroundCells)) cell *= 2;
   g.cell = static_cast<float>(cell);
-  g.x0 = static_cast<float>(min_x);
-  g.y0 = static_cast<float>(min_y);
+  g.ix0 = index(min_x, cell), g.iy0 = index(min_y, cell);
+  g.nx = index(max_x, cell) - g.ix0 + 1;
+  g.ny = index(max_y, cell) - g.iy0 + 1;
   const size_t cells = static_cast<size_t>(g.nx) * static_cast<size_t>(g.ny);
   auto cell_of = [&](size_t i) {
-    const int cx = std::min(g.nx - 1, std::max(0, static_cast<int>((x[i] - g.x0) / g.cell)));
-    const int cy = std::min(g.ny - 1, std::max(0, static_cast<int>((y[i] - g.y0) / g.cell)));
+    // The kernel's rule (ground_height): float division, then the integer offset.
+    const int cx = std::min(g.nx - 1, std::max(0, static_cast<int>(std::floor(x[i] / g.cell)) - g.ix0));
+    const int cy = std::min(g.ny - 1, std::max(0, static_cast<int>(std::floor(y[i] / g.cell)) - g.iy0));
     return static_cast<size_t>(cy) * static_cast<size_t>(g.nx) + static_cast<size_t>(cx);
   };
 

@@ -12,13 +12,17 @@
 
 namespace lidarhd::features::detail {
 
-// POD view for kernels. Cell (ix, iy) covers [x0 + ix*cell, x0 + (ix+1)*cell) (same in y);
-// height[iy * nx + ix] is the ground height there (measured or filled); measured[] says which.
+// POD view for kernels. Cell (ix, iy) covers [(ix0 + ix)*cell, (ix0 + ix + 1)*cell) (same in y):
+// cells sit on multiples of `cell`, and positions are computed as x / cell before the integer
+// offset is removed, so a tile with a halo and the merged cloud (same local origin) give the
+// same bits. height[iy * nx + ix] is the ground height there (measured or filled); measured[]
+// says which.
 struct GroundView {
   const float* height = nullptr;
   const uint8_t* measured = nullptr;
   int nx = 0, ny = 0;
-  float cell = 1.0f, x0 = 0.0f, y0 = 0.0f;
+  float cell = 1.0f;
+  int ix0 = 0, iy0 = 0;
   int valid = 0;  // 0: no ground point at all
 };
 
@@ -28,12 +32,13 @@ LIDARHD_HD inline int ground_clamp(int v, int lo, int hi) { return v < lo ? lo :
 // the model is continuous: no steps at cell borders. `measured_cell` tells whether the cell
 // containing the point had ground points of its own.
 LIDARHD_HD inline float ground_height(const GroundView& g, float x, float y, bool& measured_cell) {
-  const float fx = (x - g.x0) / g.cell - 0.5f;
-  const float fy = (y - g.y0) / g.cell - 0.5f;
-  int ix = static_cast<int>(floorf(fx));
-  int iy = static_cast<int>(floorf(fy));
-  float tx = fx - static_cast<float>(ix);
-  float ty = fy - static_cast<float>(iy);
+  const float fx = x / g.cell - 0.5f;
+  const float fy = y / g.cell - 0.5f;
+  const float flx = floorf(fx), fly = floorf(fy);
+  float tx = fx - flx;
+  float ty = fy - fly;
+  int ix = static_cast<int>(flx) - g.ix0;
+  int iy = static_cast<int>(fly) - g.iy0;
   if (ix < 0) {
     ix = 0;
     tx = 0.0f;
@@ -56,8 +61,8 @@ LIDARHD_HD inline float ground_height(const GroundView& g, float x, float y, boo
   const float h01 = g.height[iy1 * g.nx + ix], h11 = g.height[iy1 * g.nx + ix1];
   const float lo = h00 + (h10 - h00) * tx;
   const float hi = h01 + (h11 - h01) * tx;
-  const int cx = ground_clamp(static_cast<int>(floorf((x - g.x0) / g.cell)), 0, g.nx - 1);
-  const int cy = ground_clamp(static_cast<int>(floorf((y - g.y0) / g.cell)), 0, g.ny - 1);
+  const int cx = ground_clamp(static_cast<int>(floorf(x / g.cell)) - g.ix0, 0, g.nx - 1);
+  const int cy = ground_clamp(static_cast<int>(floorf(y / g.cell)) - g.iy0, 0, g.ny - 1);
   measured_cell = g.measured[cy * g.nx + cx] != 0;
   return lo + (hi - lo) * ty;
 }
@@ -67,7 +72,8 @@ struct GroundGrid {
   std::vector<float> height;
   std::vector<uint8_t> measured;
   int nx = 0, ny = 0;
-  float cell = 1.0f, x0 = 0.0f, y0 = 0.0f;
+  float cell = 1.0f;
+  int ix0 = 0, iy0 = 0;  // grid origin in cells (see GroundView)
   uint64_t ground_points = 0;
   bool valid() const { return ground_points > 0; }
 };

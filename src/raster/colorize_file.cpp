@@ -18,8 +18,9 @@ constexpr uint64_t kBatchPoints = uint64_t(1) << 20;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The point format that holds what is asked, keeping everything the input has.
-int upgraded_format(int format, bool rgb, bool nir) {
+}  // namespace
+
+int colour_point_format(int format, bool rgb, bool nir) {
   if (nir) return (format == 4 || format == 5 || format == 9 || format == 10) ? 10 : 8;
   if (!rgb) return format;
   switch (format) {
@@ -32,11 +33,12 @@ int upgraded_format(int format, bool rgb, bool nir) {
   }
 }
 
-// 8-bit sample -> LAS 16-bit field (value x 256, IGN's and PDAL's convention).
-uint16_t las_value(float v) {
+uint16_t las_colour_value(float v) {
   const double scaled = std::nearbyint(double(v) * 256.0);
   return static_cast<uint16_t>(scaled < 0 ? 0 : (scaled > 65535 ? 65535 : scaled));
 }
+
+namespace {
 
 void put_u16(uint8_t* at, uint16_t v) {
   at[0] = static_cast<uint8_t>(v & 0xFF);
@@ -74,7 +76,7 @@ ColorizeSummary colorize_file(const std::string& input, const std::string& outpu
   io::WriteOptions wo;
   wo.compressed = laz;
   wo.threads = options.threads;
-  wo.point_format = upgraded_format(info.header.point_format, colorizer.has_rgb(), colorizer.has_irc());
+  wo.point_format = colour_point_format(info.header.point_format, colorizer.has_rgb(), colorizer.has_irc());
   io::LasWriter writer(output, info, wo);
   std::optional<io::ExtraDim> ndvi_dim;
   if (options.ndvi) {
@@ -116,9 +118,9 @@ ColorizeSummary colorize_file(const std::string& input, const std::string& outpu
     for (uint64_t i = 0; i < n; ++i) {
       uint8_t* r = &records[i * len];
       if (!c.rgb.empty()) {
-        for (int b = 0; b < 3; ++b) put_u16(r + layout.rgb + 2 * b, las_value(c.rgb[i * 3 + b]));
+        for (int b = 0; b < 3; ++b) put_u16(r + layout.rgb + 2 * b, las_colour_value(c.rgb[i * 3 + b]));
       }
-      if (!c.nir.empty()) put_u16(r + layout.nir, las_value(c.nir[i]));
+      if (!c.nir.empty()) put_u16(r + layout.nir, las_colour_value(c.nir[i]));
       if (ndvi_dim) io::set_extra_value(r, *ndvi_dim, ndvi(c.rgb[i * 3], c.nir[i]));
     }
     s.seconds_sample += since(t);

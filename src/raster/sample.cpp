@@ -144,9 +144,12 @@ struct DeviceBlock {
 detail::WindowView view_geometry(const BlockWindow& w) {
   detail::WindowView v;
   v.res_x = w.grid.res_x, v.res_y = w.grid.res_y;
-  v.x0 = w.grid.x0 + static_cast<double>(w.bx0 * w.block_size) * w.grid.res_x;
-  v.y0 = w.grid.y0 - static_cast<double>(w.by0 * w.block_size) * w.grid.res_y;
+  v.x0 = w.grid.x0, v.y0 = w.grid.y0;
+  v.col0 = w.bx0 * w.block_size, v.row0 = w.by0 * w.block_size;
   v.block_size = w.block_size, v.bands = w.bands, v.nbx = w.nbx, v.nby = w.nby;
+  for (int shift = 0; shift < 31; ++shift) {
+    if (w.block_size == 1 << shift) v.block_shift = shift;
+  }
   return v;
 }
 
@@ -157,6 +160,7 @@ struct Sampler::Impl {
   Device device;
   std::mutex mutex;  // device cache
   detail::LruBytes<std::shared_ptr<DeviceBlock>> device_cache;
+  double kernel_seconds = 0;  // last CUDA sample()
 };
 
 Sampler::Sampler(const Device& device, size_t device_cache_bytes)
@@ -165,6 +169,7 @@ Sampler::~Sampler() = default;
 Sampler::Sampler(Sampler&&) noexcept = default;
 Sampler& Sampler::operator=(Sampler&&) noexcept = default;
 const Device& Sampler::device() const { return impl_->device; }
+double Sampler::last_kernel_seconds() const { return impl_->kernel_seconds; }
 
 void Sampler::sample(const BlockWindow& window, const double* x, const double* y, size_t n,
                      SampleMethod method, int out_bands, float fill, float* values,
@@ -174,6 +179,7 @@ void Sampler::sample(const BlockWindow& window, const double* x, const double* y
                                       " output bands from a raster of " +
                                       std::to_string(window.bands));
   }
+  impl_->kernel_seconds = 0;
   if (n == 0) return;
   detail::WindowView view = view_geometry(window);
   const detail::SampleOut out{values, status, out_bands, fill};
@@ -221,7 +227,7 @@ void Sampler::sample(const BlockWindow& window, const double* x, const double* y
   const auto table_v = lidarhd::detail::DeviceBuffer<const uint8_t*>::from_host(valid.data(), slots, dev);
   view.pixels = table_p.data();
   view.valid = table_v.data();
-  detail::sample_cuda(view, x, y, n, method, out, dev.index);
+  impl_->kernel_seconds = detail::sample_cuda(view, x, y, n, method, out, dev.index);
 #else
   lidarhd::detail::throw_no_cuda_support();
 #endif

@@ -13,7 +13,8 @@ void sample_cpu(const WindowView& view, const double* x, const double* y, size_t
 
 #if LIDARHD_WITH_CUDA
 // `view` holds device pointers (its pointer tables too); x, y and the outputs are host memory.
-void sample_cuda(const WindowView& view, const double* x, const double* y, size_t n,
+// Returns the kernel's device time in seconds.
+double sample_cuda(const WindowView& view, const double* x, const double* y, size_t n,
                  SampleMethod method, const SampleOut& host_out, int device_index);
 #endif
 

@@ -7,10 +7,45 @@
 
 namespace lidarhd::raster::detail {
 
-void sample_cuda(const WindowView& view, const double* x, const double* y, size_t n,
-                 SampleMethod method, const SampleOut& host_out, int device_index) {
+namespace {
+
+// Two events around the launch on the default stream: the kernel's device time alone, without
+// the copies (Sampler::last_kernel_seconds, for benchmarks).
+class KernelTimer {
+ public:
+  KernelTimer() {
+    LIDARHD_CUDA_CHECK(cudaEventCreate(&start_));
+    const cudaError_t status = cudaEventCreate(&stop_);
+    if (status != cudaSuccess) {
+      cudaEventDestroy(start_);
+      LIDARHD_CUDA_CHECK(status);
+    }
+  }
+  ~KernelTimer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  KernelTimer(const KernelTimer&) = delete;
+  KernelTimer& operator=(const KernelTimer&) = delete;
+  void start() { LIDARHD_CUDA_CHECK(cudaEventRecord(start_)); }
+  void stop() { LIDARHD_CUDA_CHECK(cudaEventRecord(stop_)); }
+  double seconds() {
+    LIDARHD_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float ms = 0;
+    LIDARHD_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    return static_cast<double>(ms) / 1e3;
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
+
+}  // namespace
+
+double sample_cuda(const WindowView& view, const double* x, const double* y, size_t n,
+                   SampleMethod method, const SampleOut& host_out, int device_index) {
   using lidarhd::detail::DeviceBuffer;
-  if (n == 0) return;
+  if (n == 0) return 0;
   const Device device = Device::cuda(device_index);
   lidarhd::detail::cuda_set_device(device_index);
   const auto dx = DeviceBuffer<double>::from_host(x, n, device);
@@ -23,6 +58,8 @@ void sample_cuda(const WindowView& view, const double* x, const double* y, size_
   const double* px = dx.data();
   const double* py = dy.data();
   const auto count = static_cast<int64_t>(n);
+  KernelTimer timer;
+  timer.start();
   if (method == SampleMethod::kNearest) {
     lidarhd::detail::parallel_for_cuda(
         count, [=] __device__(int64_t i) { sample_nearest(view, px[i], py[i], i, out); });
@@ -30,8 +67,11 @@ void sample_cuda(const WindowView& view, const double* x, const double* y, size_
     lidarhd::detail::parallel_for_cuda(
         count, [=] __device__(int64_t i) { sample_bilinear(view, px[i], py[i], i, out); });
   }
+  timer.stop();
+  const double seconds = timer.seconds();
   values.copy_to_host(host_out.values, values.size());
   status.copy_to_host(host_out.status, n);
+  return seconds;
 }
 
 }  // namespace lidarhd::raster::detail

@@ -3,9 +3,11 @@
 // one per block (null = no data there), so a point tile samples imagery cached in blocks without
 // assembling a mosaic first, on the host or on the device alike.
 //
-// Exactness: nearest takes the pixel containing the point with GDAL's floor convention; bilinear
-// weights are computed in double with explicitly rounded operations (no fused multiply-add on
-// the GPU), so CPU and CUDA give the same bits.
+// Exactness: nearest takes the pixel containing the point with GDAL's floor convention,
+// col = floor((x - x0) / res_x) from the raster's own origin, so a point on a pixel edge gets the
+// same pixel whatever window its batch was given (a window origin x0 + bx0 * size * res_x would
+// round differently); bilinear weights are computed in double with explicitly rounded operations
+// (no fused multiply-add on the GPU), so CPU and CUDA give the same bits.
 #pragma once
 
 #include <cmath>
@@ -20,10 +22,15 @@ constexpr uint8_t kSampleOk = 0;
 constexpr uint8_t kSampleOutside = 1;  // no pixel there (outside the raster or the window)
 constexpr uint8_t kSampleNoData = 2;   // the pixel is NoData
 
+// Beyond this many pixels from the origin a coordinate is treated as outside (int64 safe).
+constexpr double kMaxPixelIndex = 4e15;
+
 struct WindowView {
-  double x0 = 0, y0 = 0;      // upper-left corner of the window's first block (world units)
+  double x0 = 0, y0 = 0;      // upper-left corner of the raster's pixel (0, 0) (world units)
   double res_x = 1, res_y = 1;
+  int64_t col0 = 0, row0 = 0;  // raster pixel of the window's first block's corner
   int block_size = 1;
+  int block_shift = -1;        // log2(block_size) when it is a power of two, else -1
   int bands = 1;               // bands stored per pixel in the blocks
   int nbx = 0, nby = 0;        // blocks across and down
   const uint8_t* const* pixels = nullptr;  // nbx * nby block pointers (null = missing)
@@ -45,14 +52,24 @@ LIDARHD_HD inline double mul_rn(double a, double b) { return a * b; }
 LIDARHD_HD inline double add_rn(double a, double b) { return a + b; }
 #endif
 
+// Block index and offset in the block of a pixel coordinate v >= 0. Block sizes are usually
+// powers of two: shift and mask then give the same values as / and % without a 64-bit
+// division, which dominates the arithmetic on CPUs and is emulated on GPUs.
+LIDARHD_HD inline int64_t block_index(const WindowView& w, int64_t v) {
+  return w.block_shift >= 0 ? v >> w.block_shift : v / w.block_size;
+}
+LIDARHD_HD inline int64_t block_offset(const WindowView& w, int64_t v) {
+  return w.block_shift >= 0 ? v & (int64_t{w.block_size} - 1) : v % w.block_size;
+}
+
 // Pixel (col, row) of the window: its data pointer, or null when missing or NoData.
 LIDARHD_HD inline const uint8_t* window_pixel(const WindowView& w, int64_t col, int64_t row) {
   const int64_t size = w.block_size;
   if (col < 0 || row < 0 || col >= size * w.nbx || row >= size * w.nby) return nullptr;
-  const int64_t block = (row / size) * w.nbx + col / size;
+  const int64_t block = block_index(w, row) * w.nbx + block_index(w, col);
   const uint8_t* px = w.pixels[block];
   if (!px) return nullptr;
-  const int64_t at = (row % size) * size + col % size;
+  const int64_t at = block_offset(w, row) * size + block_offset(w, col);
   if (w.valid[block][at] != 1) return nullptr;  // kPixelData
   return px + at * w.bands;
 }
@@ -61,9 +78,10 @@ LIDARHD_HD inline const uint8_t* window_pixel(const WindowView& w, int64_t col, 
 LIDARHD_HD inline uint8_t missing_status(const WindowView& w, int64_t col, int64_t row) {
   const int64_t size = w.block_size;
   if (col < 0 || row < 0 || col >= size * w.nbx || row >= size * w.nby) return kSampleOutside;
-  const int64_t block = (row / size) * w.nbx + col / size;
+  const int64_t block = block_index(w, row) * w.nbx + block_index(w, col);
   if (!w.pixels[block]) return kSampleOutside;
-  return w.valid[block][(row % size) * size + col % size] == 2 ? kSampleNoData : kSampleOutside;
+  return w.valid[block][block_offset(w, row) * size + block_offset(w, col)] == 2 ? kSampleNoData
+                                                                                : kSampleOutside;
 }
 
 LIDARHD_HD inline void sample_fill(const SampleOut& out, int64_t i, uint8_t status) {
@@ -76,8 +94,11 @@ LIDARHD_HD inline void sample_nearest(const WindowView& w, double x, double y, i
   const double fc = std::floor((x - w.x0) / w.res_x);
   const double fr = std::floor((w.y0 - y) / w.res_y);
   // Also rejects NaN coordinates (every comparison with NaN is false).
-  if (!(fc >= 0 && fr >= 0 && fc < 2e9 && fr < 2e9)) return sample_fill(out, i, kSampleOutside);
-  const auto col = static_cast<int64_t>(fc), row = static_cast<int64_t>(fr);
+  if (!(std::fabs(fc) < kMaxPixelIndex && std::fabs(fr) < kMaxPixelIndex)) {
+    return sample_fill(out, i, kSampleOutside);
+  }
+  // Window pixel; window_pixel rejects those before the window.
+  const int64_t col = static_cast<int64_t>(fc) - w.col0, row = static_cast<int64_t>(fr) - w.row0;
   const uint8_t* px = window_pixel(w, col, row);
   if (!px) {
     return sample_fill(out, i, missing_status(w, col, row));
@@ -92,15 +113,18 @@ LIDARHD_HD inline void sample_nearest(const WindowView& w, double x, double y, i
 LIDARHD_HD inline void sample_bilinear(const WindowView& w, double x, double y, int64_t i,
                                        const SampleOut& out) {
   const double u = (x - w.x0) / w.res_x, v = (w.y0 - y) / w.res_y;
-  if (!(u >= 0 && v >= 0 && u < 2e9 && v < 2e9)) return sample_fill(out, i, kSampleOutside);
-  const auto col = static_cast<int64_t>(std::floor(u)), row = static_cast<int64_t>(std::floor(v));
+  if (!(std::fabs(u) < kMaxPixelIndex && std::fabs(v) < kMaxPixelIndex)) {
+    return sample_fill(out, i, kSampleOutside);
+  }
+  const int64_t col = static_cast<int64_t>(std::floor(u)) - w.col0;
+  const int64_t row = static_cast<int64_t>(std::floor(v)) - w.row0;
   if (!window_pixel(w, col, row)) {
     return sample_fill(out, i, missing_status(w, col, row));
   }
   const double cu = u - 0.5, cv = v - 0.5;
   const double c0 = std::floor(cu), r0 = std::floor(cv);
   const double tu = cu - c0, tv = cv - r0;
-  const auto c = static_cast<int64_t>(c0), r = static_cast<int64_t>(r0);
+  const int64_t c = static_cast<int64_t>(c0) - w.col0, r = static_cast<int64_t>(r0) - w.row0;
   const uint8_t* p[4] = {window_pixel(w, c, r), window_pixel(w, c + 1, r),
                          window_pixel(w, c, r + 1), window_pixel(w, c + 1, r + 1)};
   const double wt[4] = {mul_rn(1 - tu, 1 - tv), mul_rn(tu, 1 - tv), mul_rn(1 - tu, tv),

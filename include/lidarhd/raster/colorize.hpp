@@ -96,6 +96,13 @@ struct ColorizeSummary {
 ColorizeSummary colorize_file(const std::string& input, const std::string& output,
                               const ColorizeOptions& options);
 
+// The point format that holds RGB (and NIR) while keeping every field of `format`: 6 -> 7 for
+// RGB, -> 8 for NIR; 0/1/4/9 -> 2/3/5/10; NIR on a legacy format -> 8 (10 with wave packets).
+int colour_point_format(int format, bool rgb, bool nir);
+// An 8-bit sample as a LAS 16-bit colour field: value x 256 (IGN's and PDAL's convention),
+// rounded and clamped.
+uint16_t las_colour_value(float value);
+
 // ndvi = (nir - red) / (nir + red), 0 where nir + red = 0 (docs/features.md).
 inline float ndvi(float red, float nir) { return nir + red > 0 ? (nir - red) / (nir + red) : 0.0f; }
 

@@ -64,6 +64,9 @@ class Sampler {
               SampleMethod method, int out_bands, float fill, float* values,
               uint8_t* status);
   const Device& device() const;
+  // Device time of the last sample() call's kernel on CUDA (cudaEvents around the launch, no
+  // copies), for benchmarks; 0 on the CPU.
+  double last_kernel_seconds() const;
 
  private:
   struct Impl;

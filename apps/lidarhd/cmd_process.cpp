@@ -1,0 +1,124 @@
+// `lidarhd process INPUT... -o OUT`: the end-to-end pipeline (include/lidarhd/pipeline/process.hpp)
+// and `lidarhd config show`: the configuration a run would use, as YAML.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "lidarhd/core/error.hpp"
+
+#if LIDARHD_WITH_DATASETS
+#include "lidarhd/pipeline/process.hpp"
+#endif
+
+namespace lidarhd::cli {
+namespace {
+
+struct ProcessCli {
+  std::vector<std::string> inputs, sets;
+  std::string output, config, preset, device, mode, neighbors;
+  bool force = false, json = false, quiet = false;
+};
+
+#if LIDARHD_WITH_DATASETS
+pipeline::Config load(const ProcessCli& c) {
+  std::vector<std::string> sets = c.sets;
+  if (!c.device.empty()) sets.push_back("device=" + c.device);
+  if (!c.mode.empty()) sets.push_back("mode=" + c.mode);
+  return pipeline::load_config(c.preset, c.config, sets);
+}
+
+void show(const ProcessCli& c) { std::printf("%s", pipeline::to_yaml(load(c)).c_str()); }
+
+void run(const ProcessCli& c) {
+  pipeline::ProcessOptions o;
+  o.inputs = c.inputs;
+  o.output = c.output;
+  o.config = load(c);
+  o.neighbors = c.neighbors;
+  o.force = c.force;
+  // On a terminal, a warning first clears the progress bar's line.
+  const char* clear = (!c.quiet && isatty(fileno(stderr))) ? "\r\033[K" : "";
+  o.warn = [clear](const std::string& line) {
+    std::fprintf(stderr, "%sprocess: warning: %s\n", clear, line.c_str());
+  };
+  if (!c.quiet) {
+    o.progress = [](size_t done, size_t total, uint64_t points) {
+      const int width = 30, filled = total ? static_cast<int>(width * done / total) : width;
+      std::fprintf(stderr, "\rprocess: [%s%s] %zu/%zu tiles, %.2f M points", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), done, total, double(points) / 1e6);
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+  const pipeline::RunSummary s = pipeline::run_process(o);
+  if (c.json) {
+    std::FILE* f = std::fopen(s.summary_path.c_str(), "r");
+    for (int ch; f && (ch = std::fgetc(f)) != EOF;) std::fputc(ch, stdout);
+    if (f) std::fclose(f);
+  } else {
+    std::printf("%s: %zu tiles done, %zu skipped (finished earlier), %zu failed; %.2f M points, "
+                "%llu patches, %.1f s\n",
+                s.output.c_str(), s.done, s.skipped, s.failed, double(s.points) / 1e6,
+                static_cast<unsigned long long>(s.patches), s.seconds);
+    for (const auto& t : s.tiles) {
+      if (t.status == "failed") {
+        std::printf("  FAILED %s: %s\n", t.name.c_str(), t.error.c_str());
+      } else if (t.status == "done") {
+        std::printf("  %-40s %9llu points %5llu patches  %-5s read %.1fs colours %.1fs features "
+                    "%.1fs patches %.1fs write %.1fs\n",
+                    t.name.c_str(), static_cast<unsigned long long>(t.points),
+                    static_cast<unsigned long long>(t.patches), t.split.c_str(), t.seconds_read,
+                    t.seconds_colors, t.seconds_features, t.seconds_patches, t.seconds_write);
+      }
+    }
+    std::printf("  summary: %s\n", s.summary_path.c_str());
+  }
+  if (s.failed) throw Error("process", std::to_string(s.failed) + " tile(s) failed (see above)");
+}
+#else
+[[noreturn]] void not_built(const ProcessCli&) {
+  throw ArgumentError("process", "this build has no dataset support (configured with "
+                                 "-DLIDARHD_DATASETS=OFF); install libhdf5-dev, libzip-dev and "
+                                 "libyaml-cpp-dev and rebuild");
+}
+void show(const ProcessCli& c) { not_built(c); }
+void run(const ProcessCli& c) { not_built(c); }
+#endif
+
+void add_config_options(CLI::App* cmd, ProcessCli& c) {
+  cmd->add_option("--config", c.config, "YAML configuration file (lidarhd config show prints one)");
+  cmd->add_option("--preset", c.preset, "Named preset: minimal, lod2 (default), lod3, full, asprs");
+  cmd->add_option("--set", c.sets, "Override one key, e.g. --set patches.size=100 (repeatable)");
+  cmd->add_option("--device", c.device, "cpu (default), cuda or cuda:N (= --set device=...)");
+  cmd->add_option("--mode", c.mode, "patches, enriched or both (= --set mode=...)")
+      ->check(CLI::IsMember({"patches", "enriched", "both"}));
+}
+
+}  // namespace
+
+void register_process(CLI::App& app) {
+  auto c = std::make_shared<ProcessCli>();
+  CLI::App* cmd = app.add_subcommand(
+      "process", "Tiles -> features, colours, labels -> training patches and/or enriched LAZ");
+  cmd->add_option("inputs", c->inputs, "LAS/LAZ/COPC tiles or folders of them")->required();
+  cmd->add_option("-o,--output", c->output, "Output folder")->required();
+  add_config_options(cmd, *c);
+  cmd->add_option("--neighbors", c->neighbors,
+                  "Folder of neighbouring tiles used only for halos at tile edges");
+  cmd->add_flag("--force", c->force, "Redo tiles the manifest lists as finished");
+  cmd->add_flag("--json", c->json, "Print the run summary as JSON");
+  cmd->add_flag("--quiet", c->quiet, "No progress bar");
+  cmd->callback([c] { run(*c); });
+
+  auto s = std::make_shared<ProcessCli>();
+  CLI::App* config = app.add_subcommand("config", "Configurations of lidarhd process");
+  config->require_subcommand(1);
+  CLI::App* show_cmd = config->add_subcommand("show", "Print the full configuration (YAML)");
+  add_config_options(show_cmd, *s);
+  show_cmd->callback([s] { show(*s); });
+}
+
+}  // namespace lidarhd::cli

@@ -1,0 +1,52 @@
+// `lidarhd process`: tiles in, ML-ready data out. Per tile: read it with a halo from its
+// neighbours, colourise, compute features, derive labels, then write an enriched LAZ and/or
+// training patches; a manifest records finished tiles so that a re-run skips them, and a failing
+// tile is reported while the others finish.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lidarhd/pipeline/config.hpp"
+
+namespace lidarhd::pipeline {
+
+struct ProcessOptions {
+  std::vector<std::string> inputs;  // LAS/LAZ/COPC files or folders of them
+  std::string output;               // output folder
+  Config config;
+  std::string neighbors;            // folder of extra tiles used only for halos ("" = none)
+  bool force = false;               // redo tiles the manifest lists as finished
+  // Called after each tile (done tiles, total tiles, points so far); may be empty.
+  std::function<void(size_t, size_t, uint64_t)> progress;
+  std::function<void(const std::string&)> warn;  // one line per warning; may be empty
+};
+
+struct TileReport {
+  std::string name, input;
+  std::string status;  // "done", "skipped" (finished earlier) or "failed"
+  std::string error;   // when failed
+  uint64_t points = 0, halo_points = 0, patches = 0;
+  std::string split;   // train | val | test
+  std::vector<std::string> outputs;  // relative to the output folder
+  double seconds_read = 0, seconds_colors = 0, seconds_features = 0, seconds_patches = 0,
+         seconds_write = 0, seconds_total = 0;
+  std::vector<std::string> warnings;
+};
+
+struct RunSummary {
+  std::string output;
+  std::vector<TileReport> tiles;
+  size_t done = 0, skipped = 0, failed = 0;
+  uint64_t points = 0, patches = 0;
+  double seconds = 0;
+  std::string summary_path;  // <output>/summary.json
+};
+
+// Throws ArgumentError for a bad configuration or no input; per-tile failures are reported in the
+// summary instead.
+RunSummary run_process(const ProcessOptions& options);
+
+}  // namespace lidarhd::pipeline

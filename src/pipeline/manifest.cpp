@@ -1,0 +1,93 @@
+#include "pipeline/manifest.hpp"
+
+#include <signal.h>
+
+#include <cerrno>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "io/atomic_file.hpp"
+#include "lidarhd/core/error.hpp"
+#include "util/sha256.hpp"
+
+namespace lidarhd::pipeline::detail {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  io::detail::AtomicFile file(path);
+  file.write(text.data(), text.size());
+  file.commit();
+}
+
+Manifest::Manifest(const std::string& output, const std::string& config_hash)
+    : path_((fs::path(output) / "manifest.json").string()), output_(output), hash_(config_hash) {
+  std::ifstream in(path_);
+  if (!in) return;
+  json j;
+  try {
+    in >> j;
+  } catch (const json::exception& e) {
+    throw FormatError("process", path_ + ": not a valid manifest (" + e.what() +
+                                     "); remove it or use --force");
+  }
+  if (!j.contains("tiles") || !j["tiles"].is_object()) return;
+  if (j.value("config_hash", "") != hash_) {
+    stale_ = j["tiles"].size();
+    return;
+  }
+  tiles_ = j["tiles"];
+}
+
+bool Manifest::finished(const std::string& tile) const {
+  if (!tiles_.contains(tile)) return false;
+  for (const auto& out : tiles_[tile].value("outputs", json::array())) {
+    if (!fs::exists(fs::path(output_) / out.get<std::string>())) return false;
+  }
+  return true;
+}
+
+void Manifest::record(const TileReport& r) {
+  tiles_[r.name] = json{{"input", r.input}, {"points", r.points}, {"patches", r.patches},
+                        {"split", r.split}, {"outputs", r.outputs}, {"seconds", r.seconds_total}};
+  save();
+}
+
+void Manifest::save() const {
+  const json j{{"lidarhd", "0.1.0"}, {"config_hash", hash_}, {"tiles", tiles_}};
+  write_text_atomic(path_, j.dump(1) + "\n");
+}
+
+std::string config_hash(const Config& config) {
+  Config c = config;
+  c.device = "";
+  c.threads = 0;
+  const std::string yaml = to_yaml(c);
+  return util::sha256_hex(yaml.data(), yaml.size());
+}
+
+size_t remove_stale_temporaries(const std::string& folder) {
+  static const std::regex pattern(R"(^\..+\.tmp-(\d+)-[0-9a-f]+$)");
+  size_t removed = 0;
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return 0;
+  for (auto it = fs::recursive_directory_iterator(folder, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    std::smatch m;
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(ec) || !std::regex_match(name, m, pattern)) continue;
+    const long pid = std::stol(m[1].str());
+    // kill(pid, 0) fails with ESRCH when no such process exists.
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      fs::remove(it->path(), ec);
+      removed += ec ? 0 : 1;
+    }
+  }
+  return removed;
+}
+
+}  // namespace lidarhd::pipeline::detail

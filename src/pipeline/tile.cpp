@@ -1,0 +1,375 @@
+// One tile through the pipeline: read (+ halo) -> colours -> features -> labels -> outputs.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "lidarhd/core/error.hpp"
+#include "lidarhd/io/point_table.hpp"
+#include "lidarhd/io/reader.hpp"
+#include "lidarhd/io/writer.hpp"
+#include "lidarhd/patches/dataset.hpp"
+#include "lidarhd/patches/patches.hpp"
+#include "pipeline/tiles.hpp"
+
+namespace lidarhd::pipeline::detail {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Points of a tile, world coordinates in double (Lambert-93 needs more than float32).
+struct Cloud {
+  std::vector<double> x, y, z;
+  std::vector<uint8_t> cls;
+  size_t size() const { return x.size(); }
+  void add(double px, double py, double pz, uint8_t c) {
+    x.push_back(px), y.push_back(py), z.push_back(pz), cls.push_back(c);
+  }
+};
+
+const uint8_t* classification_of(const io::PointTable& t, const std::string& file) {
+  if (!t.has("classification")) throw FormatError("process", file + ": no classification column");
+  return t.column("classification").data<uint8_t>();
+}
+
+// Points of the other tiles within `halo` metres of the tile's bounds, in tile-list order (so a
+// merged cloud built in that order breaks distance ties the same way).
+Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) {
+  Cloud halo;
+  const double h = ctx.config.halo;
+  if (h <= 0) return halo;
+  const double x0 = tile.min[0] - h, x1 = tile.max[0] + h, y0 = tile.min[1] - h, y1 = tile.max[1] + h;
+  for (const TileInput& other : ctx.halo_sources) {
+    if (other.path == tile.path || !other.error.empty()) continue;
+    if (other.max[0] < x0 || other.min[0] > x1 || other.max[1] < y0 || other.min[1] > y1) continue;
+    io::ReadOptions ro;
+    ro.threads = threads;
+    io::Box box;
+    box.min = {x0, y0, -1e300};
+    box.max = {x1, y1, 1e300};
+    ro.box = box;  // COPC reads only the nodes it needs; other files are filtered below
+    const io::PointTable t = io::PointReader(other.path, ro).read_table();
+    const uint8_t* cls = classification_of(t, other.path);
+    for (uint64_t i = 0; i < t.size(); ++i) {
+      const double px = t.x(i), py = t.y(i);
+      if (px >= x0 && px <= x1 && py >= y0 && py <= y1) halo.add(px, py, t.z(i), cls[i]);
+    }
+  }
+  return halo;
+}
+
+bool is_colour_field(features::Feature f) {
+  const std::string n = features::feature_name(f);
+  return n == "red" || n == "green" || n == "blue" || n == "nir";
+}
+
+raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info) {
+  const std::string crs = info.crs.epsg ? "EPSG:" + std::to_string(info.crs.epsg) : info.crs.wkt;
+  auto& slot = ctx.colorizers[crs];
+  if (!slot) {
+    const ColorConfig& c = ctx.config.colors;
+    raster::ColorizeOptions o;
+    o.rgb = c.rgb, o.irc = c.irc;
+    o.raster_crs = c.raster_crs;
+    o.method = raster::parse_sample_method(c.method);
+    o.device = ctx.device;
+    o.fill = static_cast<float>(c.fill);
+    const std::string cache = c.cache.empty() ? (fs::path(ctx.output) / "cache" / "wms").string() : c.cache;
+    for (auto* w : {&o.wms_rgb, &o.wms_irc}) w->cache_dir = cache, w->offline = c.offline;
+    o.wms_irc.layer = raster::kIgnIrcLayer;
+    slot = std::make_unique<raster::Colorizer>(o, crs);
+  }
+  return *slot;
+}
+
+void write_enriched(const std::string& path, const io::LasFileInfo& info,
+                    const std::vector<uint8_t>& records, const raster::ColorSamples& colours,
+                    const features::FeatureTable& ft, const std::vector<uint8_t>& labels,
+                    const RunContext& ctx, unsigned threads) {
+  const uint64_t n = labels.size();
+  io::WriteOptions wo;
+  wo.compressed = true;
+  wo.threads = threads;
+  if (ctx.colours) {
+    wo.point_format = raster::colour_point_format(info.header.point_format, !colours.rgb.empty(),
+                                                  !colours.nir.empty());
+  }
+  io::LasWriter writer(path, info, wo);
+  std::vector<std::pair<int, io::ExtraDim>> dims;  // feature column, dimension
+  for (size_t j = 0; j < ft.features.size(); ++j) {
+    const features::Feature f = ft.features[j];
+    // Colour features are the LAS RGB/NIR fields themselves; the same name as an extra
+    // dimension would clash with them.
+    if (is_colour_field(f)) continue;
+    if (std::find(ctx.output_features.begin(), ctx.output_features.end(), f) == ctx.output_features.end()) continue;
+    io::ExtraDim d;
+    d.name = features::feature_name(f);
+    d.type = io::ExtraType::kF32;
+    dims.emplace_back(static_cast<int>(j), writer.add_extra_dim(d));
+  }
+  io::ExtraDim label;
+  label.name = "label";
+  label.type = io::ExtraType::kU8;
+  label.description = "training label (" + ctx.labels.name + ")";
+  label = writer.add_extra_dim(label);
+  const io::RecordConverter convert(info, writer.header());
+  const io::PointLayout layout = io::point_layout(writer.point_format());
+  const uint32_t in_len = info.header.record_length, out_len = writer.record_length();
+  constexpr uint64_t kBatch = uint64_t(1) << 18;
+  std::vector<uint8_t> out;
+  std::vector<float> column;
+  for (uint64_t first = 0; first < n; first += kBatch) {
+    const uint64_t count = std::min(kBatch, n - first);
+    out.assign(count * out_len, 0);
+    convert.convert(records.data() + first * in_len, count, out.data(), first);
+    for (uint64_t i = 0; i < count; ++i) {
+      uint8_t* r = out.data() + i * out_len;
+      const uint64_t p = first + i;
+      auto put = [&](int32_t at, float v) {
+        const uint16_t u = raster::las_colour_value(v);
+        std::memcpy(r + at, &u, 2);  // LAS is little-endian, as every host this builds for
+      };
+      if (!colours.rgb.empty()) {
+        for (int b = 0; b < 3; ++b) put(layout.rgb + 2 * b, colours.rgb[p * 3 + size_t(b)]);
+      }
+      if (!colours.nir.empty()) put(layout.nir, colours.nir[p]);
+      for (const auto& [j, d] : dims) {
+        const float v = ft.value(size_t(j), p);
+        std::memcpy(r + d.offset, &v, sizeof v);
+      }
+      r[label.offset] = labels[p];
+    }
+    writer.write_records(out.data(), count);
+  }
+  writer.close();
+}
+
+patches::PatchOptions patch_options(const RunContext& ctx) {
+  const PatchConfig& c = ctx.config.patches;
+  patches::PatchOptions o;
+  o.size = c.size, o.overlap = c.overlap, o.min_points = c.min_points, o.num_points = c.num_points;
+  o.sampling = patches::parse_sampling(c.sampling);
+  o.voxel_size = c.voxel_size;
+  o.normalize = patches::parse_normalize(c.normalize);
+  o.augment.copies = c.augment.copies;
+  o.augment.rotate = c.augment.rotate;
+  o.augment.jitter_sigma = c.augment.jitter_sigma;
+  o.augment.jitter_clip = c.augment.jitter_clip;
+  o.augment.scale_min = c.augment.scale_min;
+  o.augment.scale_max = c.augment.scale_max;
+  o.augment.dropout = c.augment.dropout;
+  o.seed = ctx.config.seed;
+  o.device = ctx.device;
+  return o;
+}
+
+
+// One record per patch (features gathered by index), written as NPZ files, LAZ files (both in a
+// per-tile folder emptied first, so a rerun never leaves patches of an earlier run) or one HDF5
+// file per tile.
+void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
+                   const std::vector<patches::Patch>& list, const Cloud& cloud,
+                   const raster::ColorSamples& colours, const features::FeatureTable& ft,
+                   const std::vector<uint8_t>& labels) {
+  const std::string format = ctx.config.patches.format;
+  const fs::path root(ctx.output);
+  const std::string folder = patch_folder(r.split, tile.name);
+  fs::remove_all(root / folder);
+  fs::create_directories(format == "hdf5" ? (root / folder).parent_path() : root / folder);
+  std::vector<std::string> names;
+  std::vector<size_t> columns;
+  for (size_t j = 0; j < ft.features.size(); ++j) {
+    const features::Feature f = ft.features[j];
+    if (std::find(ctx.output_features.begin(), ctx.output_features.end(), f) == ctx.output_features.end()) continue;
+    names.push_back(features::feature_name(f));
+    columns.push_back(j);
+  }
+  std::unique_ptr<patches::Hdf5TileWriter> h5;
+  const std::string h5_rel = folder + ".h5";
+  if (format == "hdf5") h5 = std::make_unique<patches::Hdf5TileWriter>((root / h5_rel).string());
+  int64_t index = -1;
+  for (size_t k = 0; k < list.size(); ++k) {
+    const patches::Patch& p = list[k];
+    if (p.augmentation == 0) ++index;
+    patches::PatchRecord rec;
+    const size_t m = p.indices.size();
+    rec.points = p.xyz;
+    rec.feature_names = names;
+    rec.features.resize(m * names.size());
+    rec.labels.resize(m);
+    rec.classification.resize(m);
+    if (!colours.rgb.empty()) rec.rgb.resize(m * 3);
+    if (!colours.nir.empty()) rec.nir.resize(m);
+    if (!colours.rgb.empty() && !colours.nir.empty()) rec.ndvi.resize(m);
+    if (format == "laz") rec.world_xyz.resize(m * 3);
+    for (size_t i = 0; i < m; ++i) {
+      const uint32_t q = p.indices[i];
+      for (size_t c = 0; c < columns.size(); ++c) rec.features[i * columns.size() + c] = ft.value(columns[c], q);
+      rec.labels[i] = labels[q];
+      rec.classification[i] = cloud.cls[q];
+      if (!rec.rgb.empty()) {
+        for (int b = 0; b < 3; ++b) rec.rgb[i * 3 + size_t(b)] = colours.rgb[size_t(q) * 3 + size_t(b)] / 255.0f;
+      }
+      if (!rec.nir.empty()) rec.nir[i] = colours.nir[q] / 255.0f;
+      if (!rec.ndvi.empty()) rec.ndvi[i] = raster::ndvi(colours.rgb[size_t(q) * 3], colours.nir[q]);
+      if (!rec.world_xyz.empty()) {
+        rec.world_xyz[i * 3] = cloud.x[q];
+        rec.world_xyz[i * 3 + 1] = cloud.y[q];
+        rec.world_xyz[i * 3 + 2] = cloud.z[q];
+      }
+    }
+    rec.center = p.center;
+    rec.bounds = p.bounds;
+    rec.tile = tile.name;
+    rec.patch_index = index;
+    rec.augmentation = p.augmentation;
+    char stem[64];
+    std::snprintf(stem, sizeof stem, "_p%06lld", static_cast<long long>(index));
+    std::string name = tile.name + stem + (p.augmentation ? "_aug" + std::to_string(p.augmentation) : "");
+    if (format == "npz") {
+      const std::string rel = folder + "/" + name + ".npz";
+      patches::write_npz((root / rel).string(), rec);
+      r.outputs.push_back(rel);
+    } else if (format == "laz") {
+      const std::string rel = folder + "/" + name + ".laz";
+      patches::write_patch_laz((root / rel).string(), rec);
+      r.outputs.push_back(rel);
+    } else {
+      h5->add(rec);
+    }
+  }
+  if (h5) {
+    h5->close();
+    r.outputs.push_back(h5_rel);
+  }
+  r.patches = list.size();
+}
+
+}  // namespace
+
+std::string enriched_path(const std::string& tile) { return "enriched/" + tile + ".laz"; }
+std::string patch_folder(const std::string& split, const std::string& tile) {
+  return "patches/" + split + "/" + tile;
+}
+
+TileReport process_tile(const TileInput& tile, RunContext& ctx) {
+  const auto start = Clock::now();
+  TileReport r;
+  r.name = tile.name, r.input = tile.path;
+  const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
+  if (!tile.error.empty()) throw FormatError("process", tile.error);
+
+  auto t = Clock::now();
+  io::ReadOptions ro;
+  ro.threads = threads;
+  io::PointReader reader(tile.path, ro);
+  const io::LasFileInfo info = reader.info();
+  const std::vector<uint8_t> records = reader.read_all_records();
+  const uint64_t n = info.header.record_length ? records.size() / info.header.record_length : 0;
+  const io::PointTable table = io::records_to_table(info, records.data(), n);
+  Cloud cloud;
+  const uint8_t* cls = classification_of(table, tile.path);
+  for (uint64_t i = 0; i < n; ++i) cloud.add(table.x(i), table.y(i), table.z(i), cls[i]);
+  const Cloud halo = load_halo(tile, ctx, threads);
+  r.points = n, r.halo_points = halo.size();
+  r.seconds_read = since(t);
+
+  t = Clock::now();
+  raster::ColorSamples colours;
+  if (ctx.colours && n) {
+    raster::Colorizer& colorizer = colorizer_for(ctx, info);
+    // The reports count over the run: this tile's share is the difference.
+    auto missing = [&] {
+      const raster::SourceReport& a = colorizer.rgb_report();
+      const raster::SourceReport& b = colorizer.irc_report();
+      return a.outside + a.nodata + b.outside + b.nodata;
+    };
+    const uint64_t before = missing();
+    colours = colorizer.sample(cloud.x.data(), cloud.y.data(), n);
+    if (const uint64_t m = missing() - before) {
+      r.warnings.push_back(std::to_string(m) + " colour samples outside the rasters or on NoData "
+                           "(given the fill value " + std::to_string(int(ctx.config.colors.fill)) + ")");
+    }
+  }
+  r.seconds_colors = since(t);
+
+  // Features over tile + halo, in local float32 coordinates from a whole-metre origin at the
+  // tile's minimum (the merged cloud with the same origin gives the same bits).
+  t = Clock::now();
+  const size_t total = n + halo.size();
+  std::vector<float> lx(total), ly(total), lz(total);
+  std::vector<uint8_t> all_cls(total);
+  std::array<double, 3> origin{0, 0, 0};
+  if (n) {
+    origin = {std::floor(*std::min_element(cloud.x.begin(), cloud.x.end())),
+              std::floor(*std::min_element(cloud.y.begin(), cloud.y.end())),
+              std::floor(*std::min_element(cloud.z.begin(), cloud.z.end()))};
+  }
+  for (size_t i = 0; i < total; ++i) {
+    const Cloud& c = i < n ? cloud : halo;
+    const size_t k = i < n ? i : i - n;
+    lx[i] = static_cast<float>(c.x[k] - origin[0]);
+    ly[i] = static_cast<float>(c.y[k] - origin[1]);
+    lz[i] = static_cast<float>(c.z[k] - origin[2]);
+    all_cls[i] = c.cls[k];
+  }
+  std::vector<uint16_t> red(total, 0), green(total, 0), blue(total, 0), nir(total, 0);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!colours.rgb.empty()) {
+      red[i] = raster::las_colour_value(colours.rgb[i * 3]);
+      green[i] = raster::las_colour_value(colours.rgb[i * 3 + 1]);
+      blue[i] = raster::las_colour_value(colours.rgb[i * 3 + 2]);
+    }
+    if (!colours.nir.empty()) nir[i] = raster::las_colour_value(colours.nir[i]);
+  }
+  features::PointColumns cols;
+  cols.x = lx.data(), cols.y = ly.data(), cols.z = lz.data(), cols.classification = all_cls.data();
+  cols.red = red.data(), cols.green = green.data(), cols.blue = blue.data(), cols.nir = nir.data();
+  cols.n = total;
+  features::FeatureTable ft;
+  if (total) ft = features::compute_features(cols, ctx.features);
+  std::vector<uint8_t> labels(n, ctx.labels.ignore);
+  if (n) {
+    const int p = ft.find(features::parse_feature("planarity"));
+    const int z = ft.find(features::parse_feature("normal_z"));
+    const std::vector<float> planarity = p >= 0 ? ft.column(size_t(p)) : std::vector<float>();
+    const std::vector<float> normal_z = z >= 0 ? ft.column(size_t(z)) : std::vector<float>();
+    patches::apply_labels(ctx.labels, cloud.cls.data(), planarity.empty() ? nullptr : planarity.data(),
+                          normal_z.empty() ? nullptr : normal_z.data(), n, labels.data());
+  }
+  if (ft.summary.ground_requested && !ft.summary.ground_available) {
+    r.warnings.push_back("no ground points: height_above_ground is NaN");
+  }
+  r.seconds_features = since(t);
+
+  const std::string mode = ctx.config.mode;
+  r.split = patches::split_for_tile(tile.name, ctx.config.seed, ctx.config.split.train,
+                                    ctx.config.split.val);
+  if (mode == "enriched" || mode == "both") {
+    t = Clock::now();
+    const std::string rel = enriched_path(tile.name);
+    fs::create_directories(fs::path(ctx.output) / "enriched");
+    write_enriched((fs::path(ctx.output) / rel).string(), info, records, colours, ft, labels, ctx,
+                   threads);
+    r.outputs.push_back(rel);
+    r.seconds_write += since(t);
+  }
+  if (mode == "patches" || mode == "both") {
+    t = Clock::now();
+    const std::vector<patches::Patch> list =
+        patches::extract_patches(cloud.x.data(), cloud.y.data(), cloud.z.data(), n, patch_options(ctx));
+    r.seconds_patches = since(t);
+    t = Clock::now();
+    write_patches(tile, ctx, r, list, cloud, colours, ft, labels);
+    r.seconds_write += since(t);
+  }
+  r.status = "done";
+  r.seconds_total = since(start);
+  return r;
+}
+
+}  // namespace lidarhd::pipeline::detail

@@ -1,0 +1,49 @@
+// Internals of run_process: the tile list, the shared per-run state, and one tile's processing.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lidarhd/core/device.hpp"
+#include "lidarhd/features/features.hpp"
+#include "lidarhd/patches/labels.hpp"
+#include "lidarhd/pipeline/process.hpp"
+#include "lidarhd/raster/colorize.hpp"
+
+namespace lidarhd::pipeline::detail {
+
+struct TileInput {
+  std::string path, name;  // name: the file name without .las/.laz/.copc.laz
+  std::array<double, 3> min{}, max{};  // header bounds
+  std::string error;                   // why its header could not be read ("" = fine)
+};
+
+// Files and folders (their *.las, *.laz, *.copc.laz, not recursive) -> tiles sorted by name.
+// Throws ArgumentError for a missing path, a folder without tiles, or two inputs with one name;
+// a file whose header cannot be read is listed with its error.
+std::vector<TileInput> list_tiles(const std::vector<std::string>& paths);
+
+// What every tile of a run shares: options resolved once, colour caches, the label mapping.
+struct RunContext {
+  Config config;
+  std::string output;
+  Device device;
+  features::FeatureOptions features;          // output features + what labels need
+  std::vector<features::Feature> output_features;
+  patches::LabelMap labels;
+  bool colours = false;
+  std::vector<TileInput> halo_sources;        // inputs and --neighbors tiles
+  std::map<std::string, std::unique_ptr<raster::Colorizer>> colorizers;  // by point CRS
+};
+
+// Processes one tile; throws on failure (the caller reports it and goes on).
+TileReport process_tile(const TileInput& tile, RunContext& ctx);
+
+// The output folder's layout.
+std::string enriched_path(const std::string& tile);               // enriched/<tile>.laz
+std::string patch_folder(const std::string& split, const std::string& tile);  // patches/<split>/<tile>
+
+}  // namespace lidarhd::pipeline::detail
