@@ -235,7 +235,9 @@ void cpu_args(benchmark::internal::Benchmark* b) {
 
 void cuda_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"cuda", "sorted"})->Args({0, 0})->Args({0, 1});
-  b->UseManualTime()->Unit(benchmark::kMillisecond);
+  // A fixed count: each iteration also copies the points and samples (untimed, ~0.1 s for
+  // 20 M points), and a kernel of a few ms would otherwise be repeated hundreds of times.
+  b->UseManualTime()->Iterations(20)->Unit(benchmark::kMillisecond);
 }
 
 BENCHMARK(BM_sample_nearest)->Apply(cpu_args);

@@ -21,11 +21,10 @@ uint64_t splitmix64(uint64_t x) {
 void validate_patch(const PatchRecord& r) {
   const size_t n = r.labels.size();
   const size_t c = r.feature_names.size();
-  const std::string who = "patch " + std::to_string(r.patch_index) +
-                          (r.augmentation ? " (augmentation " + std::to_string(r.augmentation) +
-                                                ")"
-                                          : std::string()) +
-                          " of tile '" + r.tile + "'";
+  const std::string who =
+      "patch " + std::to_string(r.patch_index) +
+      (r.augmentation ? " (augmentation " + std::to_string(r.augmentation) + ")" : std::string()) +
+      " of tile '" + r.tile + "'";
   const auto check = [&](const char* name, size_t have, size_t want, const char* shape) {
     if (have != want)
       throw ArgumentError("dataset", who + ": " + name + " has " + std::to_string(have) +
@@ -45,9 +44,11 @@ void validate_patch(const PatchRecord& r) {
       throw ArgumentError("dataset", who + ": feature " + std::to_string(i) + " has no name");
     for (size_t j = 0; j < i; ++j)
       if (r.feature_names[i] == r.feature_names[j])
-        throw ArgumentError("dataset", who + ": feature '" + r.feature_names[i] +
-                                           "' is listed twice");
+        throw ArgumentError("dataset",
+                            who + ": feature '" + r.feature_names[i] + "' is listed twice");
   }
+  if (!(r.scale > 0) || !std::isfinite(r.scale))
+    throw ArgumentError("dataset", who + ": scale must be a positive number");
   if (r.patch_index < 0 || r.augmentation < 0)
     throw ArgumentError("dataset", who + ": patch_index and augmentation must be >= 0");
 }

@@ -56,8 +56,8 @@ void Hdf5TileWriter::add(const PatchRecord& r) {
                                        "', cannot add one of tile '" + r.tile + "'");
   char name[64];
   if (r.augmentation > 0)
-    std::snprintf(name, sizeof(name), "patch_%06lld_aug%d",
-                  static_cast<long long>(r.patch_index), r.augmentation);
+    std::snprintf(name, sizeof(name), "patch_%06lld_aug%d", static_cast<long long>(r.patch_index),
+                  r.augmentation);
   else
     std::snprintf(name, sizeof(name), "patch_%06lld", static_cast<long long>(r.patch_index));
   const std::string& f = d.path;
@@ -74,8 +74,7 @@ void Hdf5TileWriter::add(const PatchRecord& r) {
                                  std::string("group ") + name));
   const hid_t g = group.get();
   const auto f32 = [&](const char* key, const std::vector<float>& v, std::vector<hsize_t> dims) {
-    io::h5::write_array(g, key, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims, v.data(), kDeflateLevel,
-                        f);
+    io::h5::write_array(g, key, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims, v.data(), kDeflateLevel, f);
   };
   const auto u8 = [&](const char* key, const std::vector<uint8_t>& v) {
     io::h5::write_array(g, key, H5T_STD_U8LE, H5T_NATIVE_UINT8, {n}, v.data(), kDeflateLevel, f);
@@ -93,6 +92,7 @@ void Hdf5TileWriter::add(const PatchRecord& r) {
   io::h5::write_attribute(g, "tile", r.tile, f);
   io::h5::write_attribute(g, "patch_index", int64_t(r.patch_index), f);
   io::h5::write_attribute(g, "augmentation", int32_t(r.augmentation), f);
+  io::h5::write_attribute(g, "scale", r.scale, f);
   if (d.patches == 0) d.tile = r.tile;
   ++d.patches;
 }

@@ -15,11 +15,30 @@ namespace {
 
 // laspy's names of the standard dimensions of point formats 6-8: an extra dimension must not
 // reuse one (laspy refuses such files).
-const char* const kStandardNames[] = {
-    "x", "y", "z", "intensity", "return_number", "number_of_returns", "synthetic", "key_point",
-    "withheld", "overlap", "scanner_channel", "scan_direction_flag", "edge_of_flight_line",
-    "classification", "user_data", "scan_angle", "point_source_id", "gps_time", "red", "green",
-    "blue", "nir", "classification_flags", "label"};
+const char* const kStandardNames[] = {"x",
+                                      "y",
+                                      "z",
+                                      "intensity",
+                                      "return_number",
+                                      "number_of_returns",
+                                      "synthetic",
+                                      "key_point",
+                                      "withheld",
+                                      "overlap",
+                                      "scanner_channel",
+                                      "scan_direction_flag",
+                                      "edge_of_flight_line",
+                                      "classification",
+                                      "user_data",
+                                      "scan_angle",
+                                      "point_source_id",
+                                      "gps_time",
+                                      "red",
+                                      "green",
+                                      "blue",
+                                      "nir",
+                                      "classification_flags",
+                                      "label"};
 
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -45,9 +64,10 @@ void write_patch_laz(const std::string& path, const PatchRecord& r,
   const size_t n = r.size();
   const size_t c = r.feature_names.size();
   if (r.world_xyz.size() != 3 * n)
-    throw ArgumentError("dataset", path + ": a LAZ patch needs world coordinates (world_xyz: N x 3 = " +
-                                       std::to_string(3 * n) + " values, got " +
-                                       std::to_string(r.world_xyz.size()) + ")");
+    throw ArgumentError("dataset",
+                        path + ": a LAZ patch needs world coordinates (world_xyz: N x 3 = " +
+                            std::to_string(3 * n) + " values, got " +
+                            std::to_string(r.world_xyz.size()) + ")");
   const bool compressed = io::output_is_laz(path, "dataset");
 
   // Colour columns: the record's, else the colour features of the same name.
@@ -95,8 +115,8 @@ void write_patch_laz(const std::string& path, const PatchRecord& r,
     size_t stride;
   };
   std::vector<Column> columns;
-  const auto add = [&](const std::string& name, const std::string& description,
-                       const float* values, size_t stride) {
+  const auto add = [&](const std::string& name, const std::string& description, const float* values,
+                       size_t stride) {
     const std::string low = lower(name);
     for (const char* s : kStandardNames)
       if (low == s)

@@ -33,12 +33,15 @@ std::string unit_of(const std::string& name) {
 
 std::string points_convention(const std::string& normalize) {
   if (normalize == "center")
-    return "metres, world coordinates minus `center` (the patch centre; z minus its z)";
+    return "metres: world coordinates minus `center` (x, y: the patch square's centre; z: the "
+           "mean z of the sampled points); augmented copies then rotated, scaled, jittered";
   if (normalize == "unit_sphere")
-    return "coordinates minus `center`, divided by the largest distance to it (inside the unit "
-           "sphere)";
-  if (normalize == "none") return "metres, world coordinates (float32: precision limited)";
-  return "normalisation '" + normalize + "'";
+    return "(world coordinates - `center`) / `scale`, `scale` = the largest distance to the "
+           "centre (points inside the unit sphere); augmented copies then transformed";
+  if (normalize == "none")
+    return "metres: world coordinates minus `center` = (the square's lower-left corner, z = 0): "
+           "x, y in [0, size), z as is";
+  return "normalisation '" + normalize + "': (world - center) / scale";
 }
 
 }  // namespace
@@ -56,8 +59,8 @@ std::string metadata_json(const DatasetMetadata& m) {
                                        std::to_string(m.feature_names.size()) + " features");
   json features = json::array();
   for (size_t i = 0; i < m.feature_names.size(); ++i) {
-    const std::string unit = m.feature_units.empty() ? unit_of(m.feature_names[i])
-                                                     : m.feature_units[i];
+    const std::string unit =
+        m.feature_units.empty() ? unit_of(m.feature_names[i]) : m.feature_units[i];
     features.push_back({{"index", i}, {"name", m.feature_names[i]}, {"unit", unit}});
   }
   doc["features"] = features;
@@ -72,9 +75,10 @@ std::string metadata_json(const DatasetMetadata& m) {
   conv["colours"] = "rgb [N, 3], nir [N]: 8-bit orthophoto value / 255, in [0, 1]";
   conv["ndvi"] = "(nir - red) / (nir + red), 0 where nir + red = 0";
   conv["classification"] = "ASPRS / IGN code as read from the tile";
-  conv["labels"] = "uint8 label of the `labels` mapping; " +
-                   std::to_string(m.label_map.ignore) + " = ignore";
-  conv["center"] = "float64 [3]: patch centre, world coordinates (metres)";
+  conv["labels"] =
+      "uint8 label of the `labels` mapping; " + std::to_string(m.label_map.ignore) + " = ignore";
+  conv["center"] = "float64 [3]: subtracted from world coordinates (see points)";
+  conv["scale"] = "float64: points were divided by it (1 unless unit_sphere)";
   conv["bounds"] = "float64 [4]: xmin, ymin, xmax, ymax of the patch square (metres)";
   for (const auto& [key, value] : m.conventions) conv[key] = value;
   doc["conventions"] = conv;
@@ -84,8 +88,9 @@ std::string metadata_json(const DatasetMetadata& m) {
     try {
       doc["config"] = json::parse(m.config_json);
     } catch (const json::exception& e) {
-      throw ArgumentError("dataset", std::string("metadata: the configuration is not valid JSON (") +
-                                         e.what() + ")");
+      throw ArgumentError(
+          "dataset",
+          std::string("metadata: the configuration is not valid JSON (") + e.what() + ")");
     }
   }
   if (!m.config_yaml.empty()) doc["config_yaml"] = m.config_yaml;

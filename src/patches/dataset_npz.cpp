@@ -29,6 +29,7 @@ void write_npz(const std::string& path, const PatchRecord& r) {
   if (!r.nir.empty()) e.push_back({"nir.npy", npy::encode("<f4", {n}, r.nir)});
   if (!r.ndvi.empty()) e.push_back({"ndvi.npy", npy::encode("<f4", {n}, r.ndvi)});
   e.push_back({"center.npy", npy::encode("<f8", {3}, r.center.data(), sizeof(r.center))});
+  e.push_back({"scale.npy", npy::encode("<f8", {}, &r.scale, sizeof(r.scale))});
   e.push_back({"bounds.npy", npy::encode("<f8", {4}, r.bounds.data(), sizeof(r.bounds))});
   e.push_back({"tile.npy", npy::encode_unicode({r.tile}, true)});
   const int64_t index = r.patch_index;

@@ -32,8 +32,7 @@ const JsonValue& need(const JsonValue& obj, const std::string& key, Kind kind,
 }
 
 int integer(const JsonValue& v, int lo, int hi, const std::string& where) {
-  if (v.kind != Kind::kNumber || v.number != std::floor(v.number) || v.number < lo ||
-      v.number > hi)
+  if (v.kind != Kind::kNumber || v.number != std::floor(v.number) || v.number < lo || v.number > hi)
     bad(where, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return int(v.number);
 }
@@ -119,8 +118,8 @@ LabelMap parse_map(const std::string& name, const JsonValue& m, uint8_t ignore) 
     const int label = integer(v, 0, 255, where + " " + what);
     if (label != ignore && label > max_label)
       bad(where, what + ": label " + std::to_string(label) + " is not a class (0-" +
-                     std::to_string(max_label) + " or the ignore label " +
-                     std::to_string(ignore) + ")");
+                     std::to_string(max_label) + " or the ignore label " + std::to_string(ignore) +
+                     ")");
     return uint8_t(label);
   };
   map.default_label = label_value(need(m, "default", Kind::kNumber, where), "default");

@@ -6,9 +6,10 @@
 namespace lidarhd::patches {
 namespace {
 [[noreturn]] void no_datasets(const std::string& what) {
-  throw ArgumentError("dataset", what + ": this build has no dataset writers (configured with "
-                                        "-DLIDARHD_DATASETS=OFF); install libhdf5-dev, libzip-dev, "
-                                        "libyaml-cpp-dev and nlohmann-json3-dev and rebuild");
+  throw ArgumentError("dataset", what +
+                                     ": this build has no dataset writers (configured with "
+                                     "-DLIDARHD_DATASETS=OFF); install libhdf5-dev, libzip-dev, "
+                                     "libyaml-cpp-dev and nlohmann-json3-dev and rebuild");
 }
 }  // namespace
 

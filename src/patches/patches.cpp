@@ -101,6 +101,7 @@ bool plan_grid(const double* x, const double* y, size_t n, const PatchOptions& o
   }
   if (!(x0 <= x1)) return false;  // no usable point
   g.stride = patch_stride(o);
+  g.inv_stride = 1.0 / g.stride;
   g.size = o.size;
   const double gx0 = std::floor((x0 - o.size) / g.stride) - 1, gx1 = std::floor(x1 / g.stride) + 1;
   const double gy0 = std::floor((y0 - o.size) / g.stride) - 1, gy1 = std::floor(y1 / g.stride) + 1;
@@ -149,11 +150,11 @@ void augment(Patch& p, const PatchOptions& o, const std::array<double, 3>& pivot
   if (drop == 0 || drop >= n) return;
   const uint64_t dk = detail::stream_key(o.seed, p.gx, p.gy, p.augmentation,
                                          detail::kPurposeDropout);
-  const int half = detail::feistel_half_bits(n);
+  const int bits = detail::feistel_bits(n);
   for (uint64_t j = 0; j < drop; ++j) {
-    const uint64_t slot = detail::permute(j, n, half, dk);
+    const uint64_t slot = detail::permute(j, n, bits, dk);
     const uint64_t kept = detail::permute(drop + detail::draw_below(detail::mix64(dk), j, n - drop),
-                                          n, half, dk);
+                                          n, bits, dk);
     p.indices[slot] = p.indices[kept];
     for (int k = 0; k < 3; ++k) p.xyz[3 * slot + k] = p.xyz[3 * kept + k];
   }

@@ -67,32 +67,37 @@ LIDARHD_HD inline double draw_unit(uint64_t key, uint64_t counter) {
   return static_cast<double>(draw(key, counter) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-// Balanced Feistel network over 2 * half bits; a bijection for any key.
-LIDARHD_HD inline uint64_t feistel(uint64_t v, int half, uint64_t key) {
-  const uint64_t mask = (uint64_t{1} << half) - 1;
-  uint64_t l = v >> half, r = v & mask;
+// Feistel network over `bits` bits (a bijection for any key): the halves may differ by one bit,
+// so the domain is the smallest power of two >= m and cycle-walking needs < 2 steps on average.
+LIDARHD_HD inline uint64_t feistel(uint64_t v, int bits, uint64_t key) {
+  int lb = bits - bits / 2, rb = bits / 2;  // widths of the left and right parts
+  uint64_t l = v >> rb, r = v & ((uint64_t{1} << rb) - 1);
   for (uint64_t round = 0; round < 4; ++round) {
-    const uint64_t f = mix64(r ^ mix64(key + round)) & mask;
+    // (l, r) -> (r, l ^ F(r)): the widths swap each round and are back after four.
+    const uint64_t f = mix64(r ^ (key + round * 0xD1B54A32D192ED03ull)) & ((uint64_t{1} << lb) - 1);
     const uint64_t next = l ^ f;
     l = r;
     r = next;
+    const int w = lb;
+    lb = rb;
+    rb = w;
   }
-  return (l << half) | r;
+  return (l << rb) | r;
 }
 
-// Half the bit width of the smallest even-width power of two >= m (m >= 1).
-LIDARHD_HD inline int feistel_half_bits(uint64_t m) {
-  int bits = 2;
+// Bit width of the permutation domain for m >= 1 items: smallest power of two >= m, at least 2.
+LIDARHD_HD inline int feistel_bits(uint64_t m) {
+  int bits = 1;
   while ((uint64_t{1} << bits) < m) ++bits;
-  return (bits + 1) / 2;
+  return bits;
 }
 
 // Position j (< m) of a seeded permutation of [0, m). Cycle-walking keeps the bijection on
-// [0, m); the domain is at most 4m, so the expected number of rounds is small.
-LIDARHD_HD inline uint64_t permute(uint64_t j, uint64_t m, int half, uint64_t key) {
+// [0, m): the cycle through j contains j itself, so the walk ends.
+LIDARHD_HD inline uint64_t permute(uint64_t j, uint64_t m, int bits, uint64_t key) {
   uint64_t v = j;
   do {
-    v = feistel(v, half, key);
+    v = feistel(v, bits, key);
   } while (v >= m);
   return v;
 }
@@ -111,6 +116,7 @@ LIDARHD_HD inline double add_rn(double a, double b) { return a + b; }
 
 struct CellGrid {
   double stride = 1, size = 1;
+  double inv_stride = 1;     // 1 / stride: estimates only, membership is decided exactly
   int64_t gx0 = 0, gy0 = 0;  // first cell of the window
   int64_t ncx = 0, ncy = 0;  // cells across and down
 };
@@ -132,10 +138,13 @@ struct AxisRange {
 // The cells g along one axis with cell_lo(g) <= v < cell_hi(g): an interval, since both bounds
 // grow with g. Membership is decided by that exact test, so every point of a cell's list passes
 // the same test a user would apply to Patch::bounds.
-LIDARHD_HD inline AxisRange axis_cells(double v, double stride, double size) {
+LIDARHD_HD inline AxisRange axis_cells(double v, double stride, double inv_stride, double size) {
   AxisRange r;
   if (!(v > -kMaxCoordinate && v < kMaxCoordinate)) return r;  // NaN, inf, absurd values
-  int64_t last = static_cast<int64_t>(std::floor(v / stride));
+  // An estimate (the exact tests below correct it): truncation, then floor for negatives.
+  const double q = v * inv_stride;
+  int64_t last = static_cast<int64_t>(q);
+  if (static_cast<double>(last) > q) --last;
   while (cell_lo(last + 1, stride) <= v) ++last;  // undo rounding of the division
   while (cell_lo(last, stride) > v) --last;
   if (!(v < cell_hi(last, stride, size))) return r;
@@ -150,9 +159,9 @@ LIDARHD_HD inline AxisRange axis_cells(double v, double stride, double size) {
 // window, so ascending ids are (gy, gx) order.
 template <class F>
 LIDARHD_HD void for_point_cells(const CellGrid& g, double x, double y, const F& f) {
-  const AxisRange ax = axis_cells(x, g.stride, g.size);
+  const AxisRange ax = axis_cells(x, g.stride, g.inv_stride, g.size);
   if (ax.first > ax.last) return;
-  const AxisRange ay = axis_cells(y, g.stride, g.size);
+  const AxisRange ay = axis_cells(y, g.stride, g.inv_stride, g.size);
   // The window covers every point by construction; clamping keeps a miscount impossible.
   const int64_t x0 = ax.first > g.gx0 ? ax.first : g.gx0;
   const int64_t x1 = ax.last < g.gx0 + g.ncx - 1 ? ax.last : g.gx0 + g.ncx - 1;
@@ -226,13 +235,16 @@ struct Job {
 // while j < m, then uniform draws with replacement.
 LIDARHD_HD inline uint64_t random_slot(uint64_t j, uint64_t m, uint64_t permute_key,
                                        uint64_t extra_key) {
-  if (j < m) return permute(j, m, feistel_half_bits(m), permute_key);
+  if (j < m) return permute(j, m, feistel_bits(m), permute_key);
   return draw_below(extra_key, j - m, m);
 }
 
-// out[job * n_out + j] = list[start + slot] for every job and slot.
-inline void sample_random(const Device& device, const Job* jobs, int64_t n_jobs,
-                          const uint32_t* list, uint32_t n_out, uint32_t* out) {
+// out[job * n_out + j] = list[start + slot] for every job and slot. A template on the back end
+// (its Scan type) so that the CPU and CUDA translation units instantiate distinct functions: a
+// plain inline function would be compiled differently by g++ and nvcc under one name.
+template <class Backend>
+void sample_random(const Device& device, const Job* jobs, int64_t n_jobs, const uint32_t* list,
+                   uint32_t n_out, uint32_t* out) {
   const int64_t per = n_out;
   lidarhd::detail::parallel_for(device, n_jobs * per, [=] LIDARHD_HD(int64_t k) {
     const Job job = jobs[k / per];

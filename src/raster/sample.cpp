@@ -28,23 +28,36 @@ namespace {
 constexpr int64_t kMaxWindowBlocks = int64_t(1) << 26;
 constexpr double kMaxPixel = 4e15;  // beyond, int64 block arithmetic is meaningless anyway
 
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+// floor(a / size) for a block size: a shift when size == 1 << shift (shift >= 0), which gives
+// the same value without a 64-bit division (this runs twice per point and batch).
+struct BlockDiv {
+  int64_t size;
+  int shift;
+  explicit BlockDiv(int64_t s) : size(s), shift(-1) {
+    for (int k = 0; k < 62; ++k) {
+      if (s == int64_t(1) << k) shift = k;
+    }
+  }
+  int64_t operator()(int64_t a) const {
+    if (shift >= 0) return a >= 0 ? a >> shift : -((-a + size - 1) >> shift);
+    return a >= 0 ? a / size : -((-a + size - 1) / size);
+  }
+};
 
 // Calls f(bx, by) for the blocks a point needs: that of its pixel and, for bilinear, those of
 // the four pixel centres around it.
 template <class F>
-void point_blocks(const PixelGrid& g, int64_t size, SampleMethod method, double x, double y,
-                  const F& f) {
+void point_blocks(const PixelGrid& g, const BlockDiv& floor_div, SampleMethod method, double x,
+                  double y, const F& f) {
   const double u = (x - g.x0) / g.res_x, v = (g.y0 - y) / g.res_y;
   if (!(std::fabs(u) < kMaxPixel && std::fabs(v) < kMaxPixel)) return;
   if (method == SampleMethod::kNearest) {
-    f(floor_div(static_cast<int64_t>(std::floor(u)), size),
-      floor_div(static_cast<int64_t>(std::floor(v)), size));
+    f(floor_div(static_cast<int64_t>(std::floor(u))), floor_div(static_cast<int64_t>(std::floor(v))));
     return;
   }
   const auto c = static_cast<int64_t>(std::floor(u - 0.5)), r = static_cast<int64_t>(std::floor(v - 0.5));
-  const int64_t bx[2] = {floor_div(c, size), floor_div(c + 1, size)};
-  const int64_t by[2] = {floor_div(r, size), floor_div(r + 1, size)};
+  const int64_t bx[2] = {floor_div(c), floor_div(c + 1)};
+  const int64_t by[2] = {floor_div(r), floor_div(r + 1)};
   for (int j = 0; j < (by[1] != by[0] ? 2 : 1); ++j)
     for (int i = 0; i < (bx[1] != bx[0] ? 2 : 1); ++i) f(bx[i], by[j]);
 }
@@ -55,6 +68,7 @@ WindowPlan plan_window(const RasterSource& source, const double* x, const double
                        SampleMethod method) {
   const PixelGrid& g = source.grid();
   const int64_t size = source.block_size();
+  const BlockDiv floor_div(size);
   // Blocks a bounded raster has; those outside are never requested.
   int64_t lo_x = std::numeric_limits<int64_t>::min(), lo_y = lo_x;
   int64_t hi_x = std::numeric_limits<int64_t>::max(), hi_y = hi_x;
@@ -70,7 +84,7 @@ WindowPlan plan_window(const RasterSource& source, const double* x, const double
 #pragma omp parallel for reduction(min : min_x, min_y) reduction(max : max_x, max_y)
 #endif
   for (int64_t i = 0; i < count; ++i) {
-    point_blocks(g, size, method, x[i], y[i], [&](int64_t bx, int64_t by) {
+    point_blocks(g, floor_div, method, x[i], y[i], [&](int64_t bx, int64_t by) {
       if (bx < lo_x || bx > hi_x || by < lo_y || by > hi_y) return;
       min_x = std::min(min_x, bx), max_x = std::max(max_x, bx);
       min_y = std::min(min_y, by), max_y = std::max(max_y, by);
@@ -92,7 +106,7 @@ WindowPlan plan_window(const RasterSource& source, const double* x, const double
 #pragma omp parallel for
 #endif
   for (int64_t i = 0; i < count; ++i) {
-    point_blocks(g, size, method, x[i], y[i], [&](int64_t bx, int64_t by) {
+    point_blocks(g, floor_div, method, x[i], y[i], [&](int64_t bx, int64_t by) {
       if (bx < min_x || bx > max_x || by < min_y || by > max_y) return;
       // Several threads may store the same 1: atomic so that it is not a data race.
       __atomic_store_n(&mark[(by - min_y) * nbx + (bx - min_x)], uint8_t{1}, __ATOMIC_RELAXED);

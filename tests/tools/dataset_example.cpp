@@ -23,9 +23,9 @@ PatchRecord example(int augmentation) {
   for (size_t i = 0; i < kPoints; ++i) {
     const float fi = float(i);
     r.points.insert(r.points.end(), {fi * 0.5f - 25.0f, float(i % 10) - 5.0f, fi * 0.125f});
-    r.world_xyz.insert(r.world_xyz.end(), {650075.5 + double(fi * 0.5f - 25.0f),
-                                           6860075.25 + double(float(i % 10) - 5.0f),
-                                           100.0 + double(fi * 0.125f)});
+    r.world_xyz.insert(r.world_xyz.end(),
+                       {650075.5 + double(fi * 0.5f - 25.0f),
+                        6860075.25 + double(float(i % 10) - 5.0f), 100.0 + double(fi * 0.125f)});
     const float planarity = (float((i * 37) % 100) + 0.5f) / 100.0f;
     const float normal_z = (float((i * 53) % 100) + 0.5f) / 100.0f;
     r.features.insert(r.features.end(), {planarity, normal_z, fi * 0.25f});

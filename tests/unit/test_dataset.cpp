@@ -141,8 +141,7 @@ TEST(Npy, Headers) {
   const std::vector<uint32_t> want = {'a', 'b', 0, 0xE9, 't', 0xE9};
   EXPECT_EQ(u.second, as_bytes(want));
   u = split_npy(lidarhd::io::npy::encode_unicode({"tile"}, true));
-  EXPECT_NE(u.first.find("'descr': '<U4', 'fortran_order': False, 'shape': ()"),
-            std::string::npos);
+  EXPECT_NE(u.first.find("'descr': '<U4', 'fortran_order': False, 'shape': ()"), std::string::npos);
   EXPECT_THROW(lidarhd::io::npy::encode_unicode({"bad \xff"}, false), lidarhd::ArgumentError);
   EXPECT_THROW(lidarhd::io::npy::encode_unicode({"\xc3"}, false), lidarhd::ArgumentError);
 }
@@ -158,7 +157,7 @@ TEST(Npz, KeysShapesAndValues) {
   EXPECT_EQ(names, (std::vector<std::string>{
                        "augmentation.npy", "bounds.npy", "center.npy", "classification.npy",
                        "feature_names.npy", "features.npy", "labels.npy", "ndvi.npy", "nir.npy",
-                       "patch_index.npy", "points.npy", "rgb.npy", "tile.npy"}));
+                       "patch_index.npy", "points.npy", "rgb.npy", "scale.npy", "tile.npy"}));
   const auto header = [&](const std::string& key) { return split_npy(entries.at(key)).first; };
   const auto data = [&](const std::string& key) { return split_npy(entries.at(key)).second; };
   EXPECT_NE(header("points.npy").find("'<f4', 'fortran_order': False, 'shape': (50, 3)"),
@@ -174,8 +173,7 @@ TEST(Npz, KeysShapesAndValues) {
   EXPECT_EQ(data("labels.npy"), r.labels);
   EXPECT_EQ(data("classification.npy"), r.classification);
   EXPECT_EQ(data("rgb.npy"), as_bytes(r.rgb));
-  EXPECT_EQ(data("center.npy"),
-            as_bytes(std::vector<double>(r.center.begin(), r.center.end())));
+  EXPECT_EQ(data("center.npy"), as_bytes(std::vector<double>(r.center.begin(), r.center.end())));
   EXPECT_EQ(data("patch_index.npy"), as_bytes(std::vector<int64_t>{3}));
 }
 
@@ -230,7 +228,8 @@ TEST(Npz, BadRecordIsRefusedAndWritesNothing) {
 // --- HDF5 -------------------------------------------------------------------------------------
 
 struct H5File {
-  explicit H5File(const std::string& path) : id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {}
+  explicit H5File(const std::string& path)
+      : id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {}
   ~H5File() {
     if (id >= 0) H5Fclose(id);
   }
@@ -267,8 +266,8 @@ bool compressed(hid_t file, const std::string& name) {
     unsigned flags = 0;
     size_t nelmts = 0;
     char fname[64];
-    if (H5Pget_filter2(dcpl, unsigned(i), &flags, &nelmts, nullptr, sizeof fname, fname,
-                       nullptr) == H5Z_FILTER_DEFLATE)
+    if (H5Pget_filter2(dcpl, unsigned(i), &flags, &nelmts, nullptr, sizeof fname, fname, nullptr) ==
+        H5Z_FILTER_DEFLATE)
       deflate = true;
   }
   H5Pclose(dcpl);
@@ -374,8 +373,8 @@ TEST(LazPatch, ExtraDimensionsColoursAndCoordinates) {
   EXPECT_TRUE(reader.info().header.compressed);
   std::vector<std::string> dims;
   for (const auto& d : reader.info().extra_dims) dims.push_back(d.name);
-  EXPECT_EQ(dims, (std::vector<std::string>{"planarity", "normal_z", "height_above_ground",
-                                            "ndvi", "label"}));
+  EXPECT_EQ(dims, (std::vector<std::string>{"planarity", "normal_z", "height_above_ground", "ndvi",
+                                            "label"}));
   const lidarhd::io::PointTable t = reader.read_table();
   ASSERT_EQ(t.size(), 60u);
   for (size_t i = 0; i < 60; ++i) {
@@ -413,8 +412,8 @@ TEST(Split, DeterministicByTileName) {
   std::map<std::string, int> count;
   int moved = 0;
   for (int i = 0; i < 4000; ++i) {
-    const std::string tile = "LHD_FXX_" + std::to_string(600 + i % 80) + "_" +
-                             std::to_string(6800 + i / 80) + ".laz";
+    const std::string tile =
+        "LHD_FXX_" + std::to_string(600 + i % 80) + "_" + std::to_string(6800 + i / 80) + ".laz";
     const std::string s = split_for_tile(tile, 42);
     EXPECT_EQ(s, split_for_tile("/some/folder/" + tile, 42));
     ++count[s];

@@ -36,9 +36,9 @@ TEST(Labels, NamesAndSizes) {
   EXPECT_EQ(label_map("asprs").class_names.size(), 256u);
   for (const std::string& name : label_map_names()) EXPECT_EQ(label_map(name).ignore, 255);
   const std::vector<std::string> lod2 = {
-      "wall",       "roof_flat",   "roof_gable",     "roof_hip",        "chimney",
-      "dormer",     "balcony",     "overhang",       "foundation",      "ground",
-      "vegetation_low", "vegetation_high", "water", "vehicle", "other"};
+      "wall",           "roof_flat",       "roof_gable", "roof_hip",   "chimney",
+      "dormer",         "balcony",         "overhang",   "foundation", "ground",
+      "vegetation_low", "vegetation_high", "water",      "vehicle",    "other"};
   EXPECT_EQ(label_map("lod2").class_names, lod2);
 }
 
@@ -67,11 +67,11 @@ TEST(Labels, AsprsIsIdentity) {
 
 TEST(Labels, Lod2FromAsprs) {
   const LabelMap m = label_map("lod2");
-  EXPECT_EQ(one(m, 2), 9);    // ground
-  EXPECT_EQ(one(m, 3), 10);   // low vegetation
-  EXPECT_EQ(one(m, 4), 10);   // medium vegetation -> vegetation_low
-  EXPECT_EQ(one(m, 5), 11);   // high vegetation
-  EXPECT_EQ(one(m, 9), 12);   // water
+  EXPECT_EQ(one(m, 2), 9);   // ground
+  EXPECT_EQ(one(m, 3), 10);  // low vegetation
+  EXPECT_EQ(one(m, 4), 10);  // medium vegetation -> vegetation_low
+  EXPECT_EQ(one(m, 5), 11);  // high vegetation
+  EXPECT_EQ(one(m, 9), 12);  // water
   // Noise and IGN virtual points: ignored, never a vegetation class.
   EXPECT_EQ(one(m, 7), 255);
   EXPECT_EQ(one(m, 18), 255);
@@ -139,8 +139,7 @@ TEST(Labels, MissingFeaturesAreNamed) {
     FAIL() << "no exception";
   } catch (const lidarhd::ArgumentError& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("'lod2' needs the features planarity, normal_z"), std::string::npos)
-        << msg;
+    EXPECT_NE(msg.find("'lod2' needs the features planarity, normal_z"), std::string::npos) << msg;
     EXPECT_NE(msg.find("normal_z not given"), std::string::npos) << msg;
   }
   EXPECT_THROW(apply_labels(m, &code, nullptr, nullptr, 1, &label), lidarhd::ArgumentError);
@@ -168,10 +167,10 @@ TEST(Labels, Lod3) {
   // The parts per-point geometry cannot tell apart are declared but never produced.
   std::vector<std::string> never;
   for (uint8_t l : unproduced_labels(m)) never.push_back(m.class_names[l]);
-  EXPECT_EQ(never, (std::vector<std::string>{"roof_hip", "roof_mansard", "chimney", "dormer",
-                                             "skylight", "roof_edge", "window", "door",
-                                             "balcony", "overhang", "pillar", "foundation",
-                                             "balustrade", "vehicle"}));
+  EXPECT_EQ(never,
+            (std::vector<std::string>{"roof_hip", "roof_mansard", "chimney", "dormer", "skylight",
+                                      "roof_edge", "window", "door", "balcony", "overhang",
+                                      "pillar", "foundation", "balustrade", "vehicle"}));
 }
 
 TEST(Labels, Lod2UnproducedClasses) {

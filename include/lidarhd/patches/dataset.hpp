@@ -2,7 +2,7 @@
 // patch as LAZ with extra dimensions, the dataset's metadata.json and the train/val/test split
 // by tile. Every file is written atomically (a hidden temporary file in the same folder, renamed
 // when complete). Needs LIDARHD_DATASETS=ON (HDF5, libzip, nlohmann_json); without it these
-// functions throw ArgumentError. Formats and keys: docs/formats.md ("Patch files").
+// functions throw ArgumentError. Formats and keys: docs/datasets.md.
 #pragma once
 
 #include <array>
@@ -26,12 +26,13 @@ struct PatchRecord {
   std::vector<float> rgb;                  // N x 3 in [0,1], empty when no colours
   std::vector<float> nir;                  // N, empty when absent
   std::vector<float> ndvi;                 // N, empty when absent
-  std::array<double, 3> center{};
+  std::array<double, 3> center{};          // points = (world - center) / scale (Patch::center)
+  double scale = 1;                        // unit_sphere's radius, else 1 (Patch::scale)
   std::array<double, 4> bounds{};          // xmin ymin xmax ymax
   std::string tile;
   int64_t patch_index = 0;
-  int augmentation = 0;                    // 0 = original, k = k-th augmented copy
-  std::vector<double> world_xyz;           // N x 3 world coordinates (LAZ patches only)
+  int augmentation = 0;           // 0 = original, k = k-th augmented copy
+  std::vector<double> world_xyz;  // N x 3 world coordinates (LAZ patches only)
 
   size_t size() const { return labels.size(); }
 };
@@ -41,14 +42,14 @@ struct PatchRecord {
 void validate_patch(const PatchRecord& record);
 
 // NPZ (a zip of .npy, deflate-compressed, loadable by numpy.load): keys points, features,
-// feature_names ('<U..'), labels, classification, rgb / nir / ndvi when present, center, bounds,
-// tile (0-d '<U..'), patch_index (0-d int64), augmentation (0-d int32). The same record gives
-// the same bytes (fixed zip timestamps).
+// feature_names ('<U..'), labels, classification, rgb / nir / ndvi when present, center, scale
+// (0-d float64), bounds, tile (0-d '<U..'), patch_index (0-d int64), augmentation (0-d int32).
+// The same record gives the same bytes (fixed zip timestamps).
 void write_npz(const std::string& path, const PatchRecord& record);
 
 // One HDF5 file per tile, a group per patch ("patch_000123", "patch_000123_aug1") holding the
 // NPZ's arrays as gzip-compressed chunked datasets (feature_names: variable-length UTF-8
-// strings) and tile / patch_index / augmentation as attributes. The file appears under its
+// strings) and tile / patch_index / augmentation / scale as attributes. The file appears under its
 // name at close(); destroying the writer without close() removes the temporary file.
 class Hdf5TileWriter {
  public:
@@ -86,14 +87,14 @@ struct DatasetMetadata {
   std::vector<std::string> feature_names;  // the column order of `features`
   std::vector<std::string> feature_units;  // empty: from the feature catalogue
   LabelMap label_map;
-  std::string normalize = "center";        // none | center | unit_sphere
-  std::string eigen_norm = "lambda1";      // lambda1 | sum | sqrt
-  uint32_t num_points = 0;                 // points per patch (0 = not recorded)
+  std::string normalize = "center";                // none | center | unit_sphere
+  std::string eigen_norm = "lambda1";              // lambda1 | sum | sqrt
+  uint32_t num_points = 0;                         // points per patch (0 = not recorded)
   std::map<std::string, std::string> conventions;  // more entries for "conventions"
-  std::string config_json;                 // the full configuration as JSON (an object), or ""
-  std::string config_yaml;                 // ... or as YAML text, stored as a string
+  std::string config_json;                    // the full configuration as JSON (an object), or ""
+  std::string config_yaml;                    // ... or as YAML text, stored as a string
   std::map<std::string, std::string> splits;  // tile -> train | val | test (optional)
-  std::string created;                     // ISO 8601 UTC; "" = now
+  std::string created;                        // ISO 8601 UTC; "" = now
 };
 
 // Writes metadata.json (atomic, 2-space indented, keys sorted). Throws ArgumentError when

@@ -36,11 +36,11 @@ struct GeometryRule {
 struct LabelMap {
   std::string name;
   std::string description;
-  std::vector<std::string> class_names;  // class_names[label]; label values 0..size()-1
-  uint8_t ignore = 255;                  // never a class: noise, virtual points, unknown features
-  bool identity = false;                 // asprs: label = code
-  uint8_t default_label = 0;             // for codes the data file does not list
-  std::array<uint8_t, 256> from_asprs{}; // code -> label (default_label filled in)
+  std::vector<std::string> class_names;   // class_names[label]; label values 0..size()-1
+  uint8_t ignore = 255;                   // never a class: noise, virtual points, unknown features
+  bool identity = false;                  // asprs: label = code
+  uint8_t default_label = 0;              // for codes the data file does not list
+  std::array<uint8_t, 256> from_asprs{};  // code -> label (default_label filled in)
   std::vector<GeometryRule> geometry;
 };
 

@@ -92,8 +92,8 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
   Id space(check(H5Screate_simple(1, dims, nullptr), file, "dataspace of " + name));
   Id dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "properties of " + name));
   H5Pset_obj_track_times(dcpl.get(), false);
-  Id set(check(H5Dcreate2(parent, name.c_str(), check(type.get(), file, "string type"),
-                          space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+  Id set(check(H5Dcreate2(parent, name.c_str(), check(type.get(), file, "string type"), space.get(),
+                          H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                file, "dataset " + name));
   std::vector<const char*> ptrs;
   for (const std::string& s : values) ptrs.push_back(s.c_str());
@@ -106,8 +106,8 @@ void write_attribute(hid_t obj, const std::string& name, const std::string& valu
                      const std::string& file) {
   Id type = string_type();
   Id space(check(H5Screate(H5S_SCALAR), file, "attribute " + name));
-  Id attr(check(H5Acreate2(obj, name.c_str(), check(type.get(), file, "string type"),
-                           space.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Id attr(check(H5Acreate2(obj, name.c_str(), check(type.get(), file, "string type"), space.get(),
+                           H5P_DEFAULT, H5P_DEFAULT),
                 file, "attribute " + name));
   const char* p = value.c_str();
   if (H5Awrite(attr.get(), type.get(), &p) < 0) fail(file, "attribute " + name);
@@ -129,6 +129,10 @@ void write_attribute(hid_t obj, const std::string& name, int64_t value, const st
 
 void write_attribute(hid_t obj, const std::string& name, int32_t value, const std::string& file) {
   write_scalar(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &value, file);
+}
+
+void write_attribute(hid_t obj, const std::string& name, double value, const std::string& file) {
+  write_scalar(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, file);
 }
 
 }  // namespace lidarhd::io::h5

@@ -78,5 +78,6 @@ void write_attribute(hid_t obj, const std::string& name, const std::string& valu
                      const std::string& file);
 void write_attribute(hid_t obj, const std::string& name, int64_t value, const std::string& file);
 void write_attribute(hid_t obj, const std::string& name, int32_t value, const std::string& file);
+void write_attribute(hid_t obj, const std::string& name, double value, const std::string& file);
 
 }  // namespace lidarhd::io::h5

@@ -35,8 +35,8 @@ std::vector<uint32_t> utf8_to_utf32(const std::string& s, const std::string& wha
   std::vector<uint32_t> out;
   size_t i = 0;
   const auto fail = [&]() {
-    throw ArgumentError("npy", what + ": invalid UTF-8 at byte " + std::to_string(i) + " of '" +
-                                   s + "'");
+    throw ArgumentError("npy",
+                        what + ": invalid UTF-8 at byte " + std::to_string(i) + " of '" + s + "'");
   };
   while (i < s.size()) {
     const auto b = static_cast<unsigned char>(s[i]);
