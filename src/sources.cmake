@@ -74,6 +74,7 @@ set(LIDARHD_GDAL_SOURCES
   src/raster/crs_transform.cpp
   src/raster/http.cpp
   src/raster/wms_source.cpp
+  src/raster/wms_image.cpp
 )
 set(LIDARHD_NO_GDAL_SOURCES
   src/raster/no_gdal.cpp

@@ -223,6 +223,7 @@ void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
       }
     }
     rec.center = p.center;
+    rec.scale = p.scale;
     rec.bounds = p.bounds;
     rec.tile = tile.name;
     rec.patch_index = index;

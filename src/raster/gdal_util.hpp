@@ -11,7 +11,10 @@ namespace lidarhd::raster::detail {
 // Silences GDAL's own stderr messages while alive (per thread): our errors quote
 // gdal_last_error() instead.
 struct QuietGdal {
-  QuietGdal() { CPLPushErrorHandler(CPLQuietErrorHandler); }
+  QuietGdal() {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+  }
   ~QuietGdal() { CPLPopErrorHandler(); }
   QuietGdal(const QuietGdal&) = delete;
   QuietGdal& operator=(const QuietGdal&) = delete;

@@ -62,6 +62,48 @@ void point_blocks(const PixelGrid& g, const BlockDiv& floor_div, SampleMethod me
     for (int i = 0; i < (bx[1] != bx[0] ? 2 : 1); ++i) f(bx[i], by[j]);
 }
 
+// A bounded raster of at most this many blocks is planned in one pass over the points, with a
+// map of all its blocks (1 MiB at most) instead of a first pass that finds the window.
+constexpr int64_t kOnePassBlocks = int64_t(1) << 20;
+
+WindowPlan plan_one_pass(const PixelGrid& g, const BlockDiv& floor_div, SampleMethod method,
+                         const double* x, const double* y, int64_t count, int64_t blocks_x,
+                         int64_t blocks_y) {
+  std::vector<uint8_t> used(static_cast<size_t>(blocks_x * blocks_y), 0);
+  uint8_t* mark = used.data();
+#if defined(_OPENMP)
+#pragma omp parallel for
+#endif
+  for (int64_t i = 0; i < count; ++i) {
+    point_blocks(g, floor_div, method, x[i], y[i], [&](int64_t bx, int64_t by) {
+      if (bx < 0 || bx >= blocks_x || by < 0 || by >= blocks_y) return;
+      // Several threads may store the same 1: atomic so that it is not a data race.
+      __atomic_store_n(&mark[by * blocks_x + bx], uint8_t{1}, __ATOMIC_RELAXED);
+    });
+  }
+  int64_t min_x = blocks_x, min_y = blocks_y, max_x = -1, max_y = -1;
+  for (int64_t by = 0; by < blocks_y; ++by) {
+    for (int64_t bx = 0; bx < blocks_x; ++bx) {
+      if (!used[static_cast<size_t>(by * blocks_x + bx)]) continue;
+      min_x = std::min(min_x, bx), max_x = std::max(max_x, bx);
+      min_y = std::min(min_y, by), max_y = std::max(max_y, by);
+    }
+  }
+  WindowPlan plan;
+  if (min_x > max_x) return plan;  // no point over the raster
+  plan.bx0 = min_x, plan.by0 = min_y;
+  plan.nbx = static_cast<int>(max_x - min_x + 1), plan.nby = static_cast<int>(max_y - min_y + 1);
+  // Row-major over the window, as the two-pass planner orders them.
+  for (int64_t by = min_y; by <= max_y; ++by) {
+    for (int64_t bx = min_x; bx <= max_x; ++bx) {
+      if (!used[static_cast<size_t>(by * blocks_x + bx)]) continue;
+      plan.keys.push_back(BlockKey{bx, by});
+      plan.slots.push_back(static_cast<size_t>((by - min_y) * plan.nbx + (bx - min_x)));
+    }
+  }
+  return plan;
+}
+
 }  // namespace
 
 WindowPlan plan_window(const RasterSource& source, const double* x, const double* y, size_t n,
@@ -77,9 +119,13 @@ WindowPlan plan_window(const RasterSource& source, const double* x, const double
     hi_x = (g.width + size - 1) / size - 1;
     hi_y = (g.height + size - 1) / size - 1;
   }
+  const auto count = static_cast<int64_t>(n);
+  if (g.bounded && hi_x >= 0 && hi_y >= 0 && hi_x + 1 <= kOnePassBlocks &&
+      hi_y + 1 <= kOnePassBlocks / (hi_x + 1)) {
+    return plan_one_pass(g, floor_div, method, x, y, count, hi_x + 1, hi_y + 1);
+  }
   int64_t min_x = std::numeric_limits<int64_t>::max(), min_y = min_x;
   int64_t max_x = std::numeric_limits<int64_t>::min(), max_y = max_x;
-  const auto count = static_cast<int64_t>(n);
 #if defined(_OPENMP)
 #pragma omp parallel for reduction(min : min_x, min_y) reduction(max : max_x, max_y)
 #endif
