@@ -37,10 +37,11 @@ function(lidarhd_header_only target package header debian)
   message(STATUS "lidarhd: ${package} headers from ${LIDARHD_${package}_INCLUDE_DIR}")
 endfunction()
 
+# JSON: the CLI's --json output, data/labels.json, metadata.json and the run manifest.
+lidarhd_header_only(nlohmann_json::nlohmann_json nlohmann_json nlohmann/json.hpp
+                    nlohmann-json3-dev)
 if(LIDARHD_APP)
   lidarhd_header_only(CLI11::CLI11 CLI11 CLI/CLI.hpp libcli11-dev)  # command-line parsing
-  lidarhd_header_only(nlohmann_json::nlohmann_json nlohmann_json nlohmann/json.hpp
-                      nlohmann-json3-dev)  # JSON output
 endif()
 
 # Colourisation: GDAL reads orthophotos (GeoTIFF, JPEG 2000, VRT mosaics) and decodes WMS images,
@@ -73,6 +74,4 @@ if(LIDARHD_DATASETS)
                         "libzip-dev and libyaml-cpp-dev (scripts/install-deps), or pass "
                         "-DLIDARHD_DATASETS=OFF (no dataset files: lidarhd process refuses to run)")
   endif()
-  lidarhd_header_only(nlohmann_json::nlohmann_json nlohmann_json nlohmann/json.hpp
-                      nlohmann-json3-dev)  # metadata.json
 endif()

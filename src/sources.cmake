@@ -90,7 +90,6 @@ list(APPEND LIDARHD_SOURCES
   src/patches/patches.cpp
   src/patches/patches_cpu.cpp
   src/patches/patches_fps.cpp
-  src/patches/mini_json.cpp
   src/patches/labels.cpp
   "${PROJECT_BINARY_DIR}/generated/embedded.cpp"
   src/patches/dataset_common.cpp  # record checks, split by tile

@@ -4,8 +4,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "lidarhd/core/error.hpp"
-#include "patches/mini_json.hpp"
 
 namespace lidarhd::patches {
 namespace detail {
@@ -14,8 +15,18 @@ extern const char* const kLabelsJson;  // data/labels.json, embedded by CMake (e
 
 namespace {
 
-using lidarhd::detail::JsonValue;
-using Kind = JsonValue::Kind;
+using Json = nlohmann::ordered_json;  // keeps the file's key order
+enum class Kind { kNumber, kString, kObject, kArray };
+
+bool is(const Json& v, Kind kind) {
+  switch (kind) {
+    case Kind::kNumber: return v.is_number();
+    case Kind::kString: return v.is_string();
+    case Kind::kObject: return v.is_object();
+    case Kind::kArray: return v.is_array();
+  }
+  return false;
+}
 
 const char* const kWhat = "data/labels.json (embedded)";
 
@@ -23,18 +34,18 @@ const char* const kWhat = "data/labels.json (embedded)";
   throw FormatError("labels", std::string(kWhat) + ": " + where + ": " + problem);
 }
 
-const JsonValue& need(const JsonValue& obj, const std::string& key, Kind kind,
-                      const std::string& where) {
-  const JsonValue* v = obj.find(key);
-  if (!v) bad(where, "missing \"" + key + "\"");
-  if (v->kind != kind) bad(where, "\"" + key + "\" has the wrong type");
-  return *v;
+const Json& need(const Json& obj, const std::string& key, Kind kind, const std::string& where) {
+  if (!obj.is_object() || !obj.contains(key)) bad(where, "missing \"" + key + "\"");
+  const Json& v = obj.at(key);
+  if (!is(v, kind)) bad(where, "\"" + key + "\" has the wrong type");
+  return v;
 }
 
-int integer(const JsonValue& v, int lo, int hi, const std::string& where) {
-  if (v.kind != Kind::kNumber || v.number != std::floor(v.number) || v.number < lo || v.number > hi)
+int integer(const Json& v, int lo, int hi, const std::string& where) {
+  const double d = v.is_number() ? v.get<double>() : -1e300;
+  if (d != std::floor(d) || d < lo || d > hi)
     bad(where, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return int(v.number);
+  return int(d);
 }
 
 int code_key(const std::string& key, const std::string& where) {
@@ -51,26 +62,26 @@ LabelFeature parse_feature(const std::string& name, const std::string& where) {
   bad(where, "unknown feature \"" + name + "\" (rules may test planarity, normal_z)");
 }
 
-GeometryRule parse_rule(const JsonValue& r, const LabelMap& map, const std::string& where) {
-  if (r.kind != Kind::kObject) bad(where, "a rule must be an object");
+GeometryRule parse_rule(const Json& r, const LabelMap& map, const std::string& where) {
+  if (!r.is_object()) bad(where, "a rule must be an object");
   GeometryRule rule;
   rule.code = uint8_t(integer(need(r, "asprs", Kind::kNumber, where), 0, 255, where + " asprs"));
   const int label = integer(need(r, "label", Kind::kNumber, where), 0, 255, where + " label");
   if (label != map.ignore && size_t(label) >= map.class_names.size())
     bad(where, "label " + std::to_string(label) + " is not a class");
   rule.label = uint8_t(label);
-  for (const auto& [feature, range] : need(r, "when", Kind::kObject, where).object) {
+  for (const auto& [feature, range] : need(r, "when", Kind::kObject, where).items()) {
     LabelCondition c;
     c.feature = parse_feature(feature, where);
-    if (range.kind != Kind::kObject || range.object.empty())
+    if (!range.is_object() || range.empty())
       bad(where, "condition on " + feature + " must be an object of gt/ge/lt/le bounds");
-    for (const auto& [op, value] : range.object) {
-      if (value.kind != Kind::kNumber) bad(where, feature + "." + op + " must be a number");
+    for (const auto& [op, value] : range.items()) {
+      if (!value.is_number()) bad(where, feature + "." + op + " must be a number");
       if (op == "gt" || op == "ge") {
-        c.lower = value.number;
+        c.lower = value.get<double>();
         c.lower_inclusive = op == "ge";
       } else if (op == "lt" || op == "le") {
-        c.upper = value.number;
+        c.upper = value.get<double>();
         c.upper_inclusive = op == "le";
       } else {
         bad(where, "unknown bound \"" + op + "\" (gt, ge, lt, le)");
@@ -82,39 +93,39 @@ GeometryRule parse_rule(const JsonValue& r, const LabelMap& map, const std::stri
   return rule;
 }
 
-LabelMap parse_map(const std::string& name, const JsonValue& m, uint8_t ignore) {
+LabelMap parse_map(const std::string& name, const Json& m, uint8_t ignore) {
   const std::string where = "mapping \"" + name + "\"";
-  if (m.kind != Kind::kObject) bad(where, "must be an object");
+  if (!m.is_object()) bad(where, "must be an object");
   LabelMap map;
   map.name = name;
   map.ignore = ignore;
-  map.description = need(m, "description", Kind::kString, where).string;
-  const JsonValue* identity = m.find("identity");
-  map.identity = identity && identity->kind == Kind::kBool && identity->boolean;
+  map.description = need(m, "description", Kind::kString, where).get<std::string>();
+  map.identity = m.contains("identity") && m.at("identity").is_boolean() && m.at("identity").get<bool>();
   if (map.identity) {
     map.class_names.resize(256);
     for (int code = 0; code < 256; ++code) {
       map.class_names[size_t(code)] = "class_" + std::to_string(code);
       map.from_asprs[size_t(code)] = uint8_t(code);
     }
-    for (const auto& [key, value] : need(m, "class_names", Kind::kObject, where).object) {
-      if (value.kind != Kind::kString || value.string.empty())
+    for (const auto& [key, value] : need(m, "class_names", Kind::kObject, where).items()) {
+      if (!value.is_string() || value.get<std::string>().empty())
         bad(where, "class name of code " + key + " must be a non-empty string");
-      map.class_names[size_t(code_key(key, where))] = value.string;
+      map.class_names[size_t(code_key(key, where))] = value.get<std::string>();
     }
     map.default_label = 0;
     return map;
   }
-  for (const JsonValue& c : need(m, "classes", Kind::kArray, where).array) {
-    if (c.kind != Kind::kString || c.string.empty()) bad(where, "class names must be strings");
+  for (const Json& c : need(m, "classes", Kind::kArray, where)) {
+    const std::string name = c.is_string() ? c.get<std::string>() : "";
+    if (name.empty()) bad(where, "class names must be non-empty strings");
     for (const auto& other : map.class_names)
-      if (other == c.string) bad(where, "class \"" + c.string + "\" is listed twice");
-    map.class_names.push_back(c.string);
+      if (other == name) bad(where, "class \"" + name + "\" is listed twice");
+    map.class_names.push_back(name);
   }
   if (map.class_names.empty() || map.class_names.size() > 255)
     bad(where, "needs 1 to 255 classes (255 is the ignore label)");
   const int max_label = int(map.class_names.size()) - 1;
-  const auto label_value = [&](const JsonValue& v, const std::string& what) {
+  const auto label_value = [&](const Json& v, const std::string& what) {
     const int label = integer(v, 0, 255, where + " " + what);
     if (label != ignore && label > max_label)
       bad(where, what + ": label " + std::to_string(label) + " is not a class (0-" +
@@ -124,29 +135,34 @@ LabelMap parse_map(const std::string& name, const JsonValue& m, uint8_t ignore) 
   };
   map.default_label = label_value(need(m, "default", Kind::kNumber, where), "default");
   map.from_asprs.fill(map.default_label);
-  for (const auto& [key, value] : need(m, "from_asprs", Kind::kObject, where).object)
+  for (const auto& [key, value] : need(m, "from_asprs", Kind::kObject, where).items())
     map.from_asprs[size_t(code_key(key, where))] = label_value(value, "from_asprs." + key);
-  if (const JsonValue* geometry = m.find("geometry")) {
-    if (geometry->kind != Kind::kArray) bad(where, "\"geometry\" must be an array");
-    for (size_t i = 0; i < geometry->array.size(); ++i)
+  if (m.contains("geometry")) {
+    const Json& geometry = m.at("geometry");
+    if (!geometry.is_array()) bad(where, "\"geometry\" must be an array");
+    for (size_t i = 0; i < geometry.size(); ++i)
       map.geometry.push_back(
-          parse_rule(geometry->array[i], map, where + " geometry[" + std::to_string(i) + "]"));
+          parse_rule(geometry[i], map, where + " geometry[" + std::to_string(i) + "]"));
   }
   return map;
 }
 
 std::vector<LabelMap> load_maps() {
-  const JsonValue doc = lidarhd::detail::parse_json(detail::kLabelsJson, "labels", kWhat);
-  if (doc.kind != Kind::kObject) bad("document", "must be an object");
-  const JsonValue* format = doc.find("format");
-  if (!format || format->kind != Kind::kString || format->string != "lidarhd-labels")
+  Json doc;
+  try {
+    doc = Json::parse(detail::kLabelsJson);
+  } catch (const Json::exception& e) {
+    bad("document", e.what());
+  }
+  if (!doc.is_object()) bad("document", "must be an object");
+  if (!doc.contains("format") || doc["format"] != "lidarhd-labels")
     bad("document", "\"format\" must be \"lidarhd-labels\"");
   if (integer(need(doc, "version", Kind::kNumber, "document"), 1, 1000, "version") != 1)
     bad("document", "unsupported version (this build reads version 1)");
   const uint8_t ignore =
       uint8_t(integer(need(doc, "ignore_label", Kind::kNumber, "document"), 0, 255, "ignore"));
   std::vector<LabelMap> maps;
-  for (const auto& [name, m] : need(doc, "mappings", Kind::kObject, "document").object)
+  for (const auto& [name, m] : need(doc, "mappings", Kind::kObject, "document").items())
     maps.push_back(parse_map(name, m, ignore));
   if (maps.empty()) bad("document", "no mapping");
   return maps;

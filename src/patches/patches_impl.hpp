@@ -266,7 +266,17 @@ LIDARHD_HD inline uint64_t atomic_cas_u64(uint64_t* p, uint64_t expected, uint64
 #endif
 }
 
+LIDARHD_HD inline uint64_t atomic_load_u64(const uint64_t* p) {
+#if defined(__CUDA_ARCH__)
+  return *reinterpret_cast<const volatile uint64_t*>(p);
+#else
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+#endif
+}
+
 LIDARHD_HD inline void atomic_min_u64(uint64_t* p, uint64_t v) {
+  // Most points lose to the one already there: a read first saves the atomic.
+  if (v >= atomic_load_u64(p)) return;
 #if defined(__CUDA_ARCH__)
   atomicMin(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
 #else
@@ -294,13 +304,19 @@ LIDARHD_HD inline uint64_t voxel_key(const VoxelGrid& v, double x, double y, dou
   return (ix << 42) | (iy << 21) | static_cast<uint64_t>(fz);
 }
 
-// Finds the hash-table slot of `key` (inserting it when `insert`); capacity is a power of two
-// larger than the number of keys, so a free slot always exists.
-LIDARHD_HD inline uint64_t voxel_slot(uint64_t* keys, uint64_t mask, uint64_t key, bool insert) {
+// The hash table: slot k holds (voxel key, best rank) at table[2k], table[2k + 1], so that an
+// insertion touches one cache line. Finds the slot of `key` (inserting it when `insert`); the
+// capacity is a power of two larger than the number of keys, so a free slot always exists. A
+// slot goes from empty to its key once; a stale empty read is settled by the CAS.
+LIDARHD_HD inline uint64_t voxel_slot(uint64_t* table, uint64_t mask, uint64_t key, bool insert) {
   uint64_t at = mix64(key) & mask;
   for (;;) {
-    const uint64_t seen = insert ? atomic_cas_u64(&keys[at], kEmptySlot, key) : keys[at];
-    if (seen == key || (insert && seen == kEmptySlot)) return at;
+    uint64_t seen = atomic_load_u64(&table[2 * at]);
+    if (seen == kEmptySlot && insert) {
+      seen = atomic_cas_u64(&table[2 * at], kEmptySlot, key);
+      if (seen == kEmptySlot) return at;
+    }
+    if (seen == key) return at;
     at = (at + 1) & mask;
   }
 }
@@ -317,25 +333,22 @@ uint64_t voxel_representatives(const Device& device, const double* x, const doub
   uint64_t capacity = 2;
   while (capacity < 2 * m) capacity *= 2;
   const uint64_t mask = capacity - 1;
-  DeviceBuffer<uint64_t> table_keys(capacity, device), table_best(capacity, device);
-  DeviceBuffer<uint64_t> flags(m, device);
-  table_keys.fill(kEmptySlot);
-  table_best.fill(kEmptySlot);
-  uint64_t* tk = table_keys.data();
-  uint64_t* tb = table_best.data();
+  DeviceBuffer<uint64_t> table(2 * capacity, device), flags(m, device);
+  table.fill(kEmptySlot);
+  uint64_t* t = table.data();
   uint64_t* f = flags.data();
   const VoxelGrid v = grid;
   const auto count = static_cast<int64_t>(m);
   // A point's rank: its draw's top 32 bits, then its index (unique, so the minimum is one point).
   parallel_for(device, count, [=] LIDARHD_HD(int64_t p) {
     const uint32_t i = list[p];
-    const uint64_t at = voxel_slot(tk, mask, voxel_key(v, x[i], y[i], z[i]), true);
-    atomic_min_u64(&tb[at], ((draw(key, i) >> 32) << 32) | i);
+    const uint64_t at = voxel_slot(t, mask, voxel_key(v, x[i], y[i], z[i]), true);
+    atomic_min_u64(&t[2 * at + 1], ((draw(key, i) >> 32) << 32) | i);
   });
   parallel_for(device, count, [=] LIDARHD_HD(int64_t p) {
     const uint32_t i = list[p];
-    const uint64_t at = voxel_slot(tk, mask, voxel_key(v, x[i], y[i], z[i]), false);
-    f[p] = static_cast<uint32_t>(tb[at]) == i ? 1 : 0;
+    const uint64_t at = voxel_slot(t, mask, voxel_key(v, x[i], y[i], z[i]), false);
+    f[p] = static_cast<uint32_t>(t[2 * at + 1]) == i ? 1 : 0;
   });
   // The flag of the last point is needed after the scan overwrote it.
   const uint64_t total = scan(f, m);
