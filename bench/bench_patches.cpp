@@ -27,7 +27,8 @@ Tile make_tile(size_t n, double x0, double y0, double side) {
   t.x.resize(n), t.y.resize(n), t.z.resize(n);
   const auto count = static_cast<int64_t>(n);
   for (int64_t i = 0; i < count; ++i) {
-    const double u = draw_unit(42, 3 * uint64_t(i)) * side, v = draw_unit(42, 3 * uint64_t(i) + 1) * side;
+    const double u = draw_unit(42, 3 * uint64_t(i)) * side,
+                 v = draw_unit(42, 3 * uint64_t(i) + 1) * side;
     const bool roof = std::fmod(u, 40.0) < 15 && std::fmod(v, 40.0) < 15;
     t.x[i] = x0 + u;
     t.y[i] = y0 + v;
@@ -85,8 +86,8 @@ void BM_fps_500k(benchmark::State& state) {
   std::vector<float> z(t.z.size());
   for (size_t i = 0; i < z.size(); ++i) z[i] = static_cast<float>(t.z[i] - 100);
   for (auto _ : state) {
-    auto picked = lidarhd::patches::detail::farthest_point_sample(x.data(), y.data(), z.data(), m,
-                                                                  16384, 0);
+    auto picked =
+        lidarhd::patches::detail::farthest_point_sample(x.data(), y.data(), z.data(), m, 16384, 0);
     benchmark::DoNotOptimize(picked);
   }
 }

@@ -107,6 +107,7 @@ set(LIDARHD_DATASET_SOURCES
   src/pipeline/inputs.cpp
   src/pipeline/manifest.cpp
   src/pipeline/tile.cpp
+  src/pipeline/chunked_features.cpp
   src/pipeline/run.cpp
 )
 set(LIDARHD_NO_DATASET_SOURCES

@@ -23,9 +23,12 @@ Sampling parse_sampling(const std::string& name) {
 
 const char* sampling_name(Sampling s) {
   switch (s) {
-    case Sampling::kFps: return "fps";
-    case Sampling::kVoxel: return "voxel";
-    default: return "random";
+    case Sampling::kFps:
+      return "fps";
+    case Sampling::kVoxel:
+      return "voxel";
+    default:
+      return "random";
   }
 }
 
@@ -33,14 +36,18 @@ Normalize parse_normalize(const std::string& name) {
   if (name == "none") return Normalize::kNone;
   if (name == "center") return Normalize::kCenter;
   if (name == "unit_sphere") return Normalize::kUnitSphere;
-  throw ArgumentError("patches", "unknown normalisation '" + name + "' (none, center or unit_sphere)");
+  throw ArgumentError("patches",
+                      "unknown normalisation '" + name + "' (none, center or unit_sphere)");
 }
 
 const char* normalize_name(Normalize n) {
   switch (n) {
-    case Normalize::kNone: return "none";
-    case Normalize::kUnitSphere: return "unit_sphere";
-    default: return "center";
+    case Normalize::kNone:
+      return "none";
+    case Normalize::kUnitSphere:
+      return "unit_sphere";
+    default:
+      return "center";
   }
 }
 
@@ -78,8 +85,8 @@ void validate(const PatchOptions& o, size_t n) {
   check(a.scale_min > 0 && a.scale_min <= a.scale_max && std::isfinite(a.scale_max),
         "augment scale needs 0 < scale_min <= scale_max (got " + num(a.scale_min) + ", " +
             num(a.scale_max) + ")");
-  check(a.dropout >= 0 && a.dropout < 1, "augment.dropout must be in [0, 1) (got " +
-                                             num(a.dropout) + ")");
+  check(a.dropout >= 0 && a.dropout < 1,
+        "augment.dropout must be in [0, 1) (got " + num(a.dropout) + ")");
 }
 
 // The window of cells that can hold a point: a safe superset from the points' extent (cells
@@ -108,8 +115,8 @@ bool plan_grid(const double* x, const double* y, size_t n, const PatchOptions& o
   const double cells = (gx1 - gx0 + 1) * (gy1 - gy0 + 1);
   check(cells <= kMaxCells,
         "the points span " + std::to_string(static_cast<int64_t>(gx1 - gx0 + 1)) + " x " +
-            std::to_string(static_cast<int64_t>(gy1 - gy0 + 1)) +
-            " cells of size " + std::to_string(o.size) + "; is the patch size right?");
+            std::to_string(static_cast<int64_t>(gy1 - gy0 + 1)) + " cells of size " +
+            std::to_string(o.size) + "; is the patch size right?");
   g.gx0 = static_cast<int64_t>(gx0), g.gy0 = static_cast<int64_t>(gy0);
   g.ncx = static_cast<int64_t>(gx1 - gx0 + 1), g.ncy = static_cast<int64_t>(gy1 - gy0 + 1);
   return true;
@@ -125,13 +132,13 @@ double gaussian(uint64_t key, uint64_t counter) {
 void augment(Patch& p, const PatchOptions& o, const std::array<double, 3>& pivot) {
   const Augment& a = o.augment;
   const size_t n = p.indices.size();
-  const uint64_t tk = detail::stream_key(o.seed, p.gx, p.gy, p.augmentation,
-                                         detail::kPurposeTransform);
+  const uint64_t tk =
+      detail::stream_key(o.seed, p.gx, p.gy, p.augmentation, detail::kPurposeTransform);
   const double s = a.scale_min + (a.scale_max - a.scale_min) * detail::draw_unit(tk, 0);
   const double angle = a.rotate ? 2.0 * M_PI * detail::draw_unit(tk, 1) : 0.0;
   const double c = std::cos(angle), sn = std::sin(angle);
-  const uint64_t jk = detail::stream_key(o.seed, p.gx, p.gy, p.augmentation,
-                                         detail::kPurposeJitter);
+  const uint64_t jk =
+      detail::stream_key(o.seed, p.gx, p.gy, p.augmentation, detail::kPurposeJitter);
   for (size_t j = 0; j < n; ++j) {
     const double u = p.xyz[3 * j] - pivot[0], v = p.xyz[3 * j + 1] - pivot[1];
     const double w = p.xyz[3 * j + 2] - pivot[2];
@@ -148,13 +155,13 @@ void augment(Patch& p, const PatchOptions& o, const std::array<double, 3>& pivot
   // Dropout: the first `drop` slots of a permutation lose their point to one of the kept ones.
   const auto drop = static_cast<uint64_t>(std::llround(a.dropout * static_cast<double>(n)));
   if (drop == 0 || drop >= n) return;
-  const uint64_t dk = detail::stream_key(o.seed, p.gx, p.gy, p.augmentation,
-                                         detail::kPurposeDropout);
+  const uint64_t dk =
+      detail::stream_key(o.seed, p.gx, p.gy, p.augmentation, detail::kPurposeDropout);
   const int bits = detail::feistel_bits(n);
   for (uint64_t j = 0; j < drop; ++j) {
     const uint64_t slot = detail::permute(j, n, bits, dk);
-    const uint64_t kept = detail::permute(drop + detail::draw_below(detail::mix64(dk), j, n - drop),
-                                          n, bits, dk);
+    const uint64_t kept =
+        detail::permute(drop + detail::draw_below(detail::mix64(dk), j, n - drop), n, bits, dk);
     p.indices[slot] = p.indices[kept];
     for (int k = 0; k < 3; ++k) p.xyz[3 * slot + k] = p.xyz[3 * kept + k];
   }
@@ -230,8 +237,8 @@ std::vector<Patch> extract_patches(const double* x, const double* y, const doubl
 #endif
   for (int64_t k = 0; k < count; ++k) {
     const size_t at = static_cast<size_t>(k);
-    patches[at] = build_patch(samples.jobs[at], samples.indices.data() + at * options.num_points,
-                              x, y, z, options, input.grid);
+    patches[at] = build_patch(samples.jobs[at], samples.indices.data() + at * options.num_points, x,
+                              y, z, options, input.grid);
   }
   return patches;
 }

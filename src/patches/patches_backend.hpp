@@ -50,8 +50,8 @@ Job sampling_job(const JobInfo& info, uint64_t seed, uint64_t start, uint64_t co
 
 // Farthest-point sampling of every job (host, in parallel over jobs): members is the host copy
 // of the binned lists; writes num_points indices per job to out.
-void sample_fps(const SampleInput& input, const uint32_t* members,
-                const std::vector<JobInfo>& jobs, uint32_t* out);
+void sample_fps(const SampleInput& input, const uint32_t* members, const std::vector<JobInfo>& jobs,
+                uint32_t* out);
 
 // Exact farthest-point sampling of `count` <= m of the m points (float coordinates): positions
 // in selection order, starting at `start`; each next point is the one whose smallest squared
@@ -62,7 +62,7 @@ std::vector<uint32_t> farthest_point_sample(const float* px, const float* py, co
 
 // The same, brute force, O(m * count): the reference of the tests and benchmarks.
 std::vector<uint32_t> farthest_point_sample_reference(const float* px, const float* py,
-                                                      const float* pz, uint32_t m,
-                                                      uint32_t count, uint32_t start);
+                                                      const float* pz, uint32_t m, uint32_t count,
+                                                      uint32_t start);
 
 }  // namespace lidarhd::patches::detail

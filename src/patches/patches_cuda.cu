@@ -28,8 +28,7 @@ struct DeviceScan {
 CellSamples sample_cells_cuda(const SampleInput& input, int device_index) {
   lidarhd::detail::cuda_set_device(device_index);
   // Small chunks: one GPU thread walks each chunk, and the GPU wants tens of thousands of them.
-  CellSamples out =
-      run_sampling(Device::cuda(device_index), input, int64_t{1} << 9, DeviceScan{});
+  CellSamples out = run_sampling(Device::cuda(device_index), input, int64_t{1} << 9, DeviceScan{});
   LIDARHD_CUDA_CHECK(cudaDeviceSynchronize());
   return out;
 }

@@ -102,12 +102,17 @@ std::vector<uint32_t> farthest_point_sample(const float* px, const float* py, co
     const auto bi = static_cast<uint32_t>(buckets.size());
     if (blocks.empty() || c / (kGroup * kGroup) != blocks.back().arg) {
       // While building, a block's arg holds its group id.
-      blocks.push_back(Bucket{bi, bi, {b.lo[0], b.lo[1], b.lo[2]}, {b.hi[0], b.hi[1], b.hi[2]},
-                              inf, static_cast<uint32_t>(c / (kGroup * kGroup))});
+      blocks.push_back(Bucket{bi,
+                              bi,
+                              {b.lo[0], b.lo[1], b.lo[2]},
+                              {b.hi[0], b.hi[1], b.hi[2]},
+                              inf,
+                              static_cast<uint32_t>(c / (kGroup * kGroup))});
     }
     Bucket& g = blocks.back();
     g.end = bi + 1;
-    for (int k = 0; k < 3; ++k) g.lo[k] = std::min(g.lo[k], b.lo[k]), g.hi[k] = std::max(g.hi[k], b.hi[k]);
+    for (int k = 0; k < 3; ++k)
+      g.lo[k] = std::min(g.lo[k], b.lo[k]), g.hi[k] = std::max(g.hi[k], b.hi[k]);
     block_of_bucket.push_back(static_cast<uint32_t>(blocks.size() - 1));
     buckets.push_back(b);
   }
@@ -161,8 +166,8 @@ std::vector<uint32_t> farthest_point_sample(const float* px, const float* py, co
 }
 
 std::vector<uint32_t> farthest_point_sample_reference(const float* px, const float* py,
-                                                      const float* pz, uint32_t m,
-                                                      uint32_t count, uint32_t start) {
+                                                      const float* pz, uint32_t m, uint32_t count,
+                                                      uint32_t start) {
   std::vector<uint32_t> picked;
   count = std::min(count, m);
   std::vector<float> mind(m, std::numeric_limits<float>::infinity());

@@ -34,11 +34,11 @@ LIDARHD_HD inline uint64_t mix64(uint64_t z) {
 
 // What a random stream is for: one stream per (cell, augmentation, purpose).
 enum Purpose : uint64_t {
-  kPurposePermute = 1,   // random sampling: the permutation of the cell's points
-  kPurposeExtra = 2,     // draws with replacement when the cell has too few points
-  kPurposeFpsStart = 3,  // the first point of farthest-point sampling
-  kPurposeVoxel = 4,     // which point represents its voxel
-  kPurposeTransform = 5, // augmentation: angle and scale of a copy
+  kPurposePermute = 1,    // random sampling: the permutation of the cell's points
+  kPurposeExtra = 2,      // draws with replacement when the cell has too few points
+  kPurposeFpsStart = 3,   // the first point of farthest-point sampling
+  kPurposeVoxel = 4,      // which point represents its voxel
+  kPurposeTransform = 5,  // augmentation: angle and scale of a copy
   kPurposeJitter = 6,
   kPurposeDropout = 7,
 };
@@ -206,16 +206,14 @@ Binned bin_points(const Device& device, const double* x, const double* y, int64_
   out.cell_start = DeviceBuffer<uint64_t>(static_cast<size_t>(cells + 1), device);
   out.members = DeviceBuffer<uint32_t>(static_cast<size_t>(total), device);
   uint64_t* start = out.cell_start.data();
-  parallel_for(device, cells + 1, [=] LIDARHD_HD(int64_t c) {
-    start[c] = c < cells ? s[c * chunks] : total;
-  });
+  parallel_for(device, cells + 1,
+               [=] LIDARHD_HD(int64_t c) { start[c] = c < cells ? s[c * chunks] : total; });
   uint32_t* members = out.members.data();
   parallel_for(device, chunks, [=] LIDARHD_HD(int64_t t) {
     const int64_t end = (t + 1) * chunk < n ? (t + 1) * chunk : n;
     for (int64_t i = t * chunk; i < end; ++i) {
-      for_point_cells(g, x[i], y[i], [&](int64_t c) {
-        members[s[c * chunks + t]++] = static_cast<uint32_t>(i);
-      });
+      for_point_cells(g, x[i], y[i],
+                      [&](int64_t c) { members[s[c * chunks + t]++] = static_cast<uint32_t>(i); });
     }
   });
   return out;
@@ -288,8 +286,8 @@ LIDARHD_HD inline void atomic_min_u64(uint64_t* p, uint64_t v) {
 }
 
 struct VoxelGrid {
-  double voxel = 0.5;      // divided by, not multiplied by an inverse: exact on every device
-  double x0 = 0, y0 = 0;   // the square's lower-left corner
+  double voxel = 0.5;     // divided by, not multiplied by an inverse: exact on every device
+  double x0 = 0, y0 = 0;  // the square's lower-left corner
 };
 
 // Voxel of a point as 63 bits: 21 bits each for x and y relative to the square's corner, 21 bits
@@ -305,14 +303,14 @@ LIDARHD_HD inline uint64_t voxel_key(const VoxelGrid& v, double x, double y, dou
 }
 
 // The hash table: slot k holds (voxel key, best rank) at table[2k], table[2k + 1], so that an
-// insertion touches one cache line. Finds the slot of `key` (inserting it when `insert`); the
+// insertion touches one cache line. Finds the slot of `key`, inserting it if new; the
 // capacity is a power of two larger than the number of keys, so a free slot always exists. A
 // slot goes from empty to its key once; a stale empty read is settled by the CAS.
-LIDARHD_HD inline uint64_t voxel_slot(uint64_t* table, uint64_t mask, uint64_t key, bool insert) {
+LIDARHD_HD inline uint64_t voxel_slot(uint64_t* table, uint64_t mask, uint64_t key) {
   uint64_t at = mix64(key) & mask;
   for (;;) {
     uint64_t seen = atomic_load_u64(&table[2 * at]);
-    if (seen == kEmptySlot && insert) {
+    if (seen == kEmptySlot) {
       seen = atomic_cas_u64(&table[2 * at], kEmptySlot, key);
       if (seen == kEmptySlot) return at;
     }
@@ -333,22 +331,23 @@ uint64_t voxel_representatives(const Device& device, const double* x, const doub
   uint64_t capacity = 2;
   while (capacity < 2 * m) capacity *= 2;
   const uint64_t mask = capacity - 1;
-  DeviceBuffer<uint64_t> table(2 * capacity, device), flags(m, device);
+  DeviceBuffer<uint64_t> table(2 * capacity, device), flags(m, device), slots(m, device);
   table.fill(kEmptySlot);
   uint64_t* t = table.data();
   uint64_t* f = flags.data();
+  uint64_t* at_of = slots.data();  // each point's slot, so the second pass gathers no coordinates
   const VoxelGrid v = grid;
   const auto count = static_cast<int64_t>(m);
   // A point's rank: its draw's top 32 bits, then its index (unique, so the minimum is one point).
   parallel_for(device, count, [=] LIDARHD_HD(int64_t p) {
     const uint32_t i = list[p];
-    const uint64_t at = voxel_slot(t, mask, voxel_key(v, x[i], y[i], z[i]), true);
+    const uint64_t at = voxel_slot(t, mask, voxel_key(v, x[i], y[i], z[i]));
     atomic_min_u64(&t[2 * at + 1], ((draw(key, i) >> 32) << 32) | i);
+    at_of[p] = at;
   });
   parallel_for(device, count, [=] LIDARHD_HD(int64_t p) {
     const uint32_t i = list[p];
-    const uint64_t at = voxel_slot(t, mask, voxel_key(v, x[i], y[i], z[i]), false);
-    f[p] = static_cast<uint32_t>(t[2 * at + 1]) == i ? 1 : 0;
+    f[p] = static_cast<uint32_t>(t[2 * at_of[p] + 1]) == i ? 1 : 0;
   });
   // The flag of the last point is needed after the scan overwrote it.
   const uint64_t total = scan(f, m);

@@ -68,7 +68,7 @@ CellSamples run_sampling(const Device& device, const SampleInput& in, int64_t ch
     const auto device_jobs = DeviceBuffer<Job>::from_host(jobs.data(), jobs.size(), device);
     DeviceBuffer<uint32_t> sampled(out.indices.size(), device);
     sample_random<Scan>(device, device_jobs.data(), static_cast<int64_t>(jobs.size()),
-                  binned.members.data(), o.num_points, sampled.data());
+                        binned.members.data(), o.num_points, sampled.data());
     sampled.copy_to_host(out.indices.data(), out.indices.size());
     return out;
   }
@@ -84,8 +84,8 @@ CellSamples run_sampling(const Device& device, const SampleInput& in, int64_t ch
     const uint64_t key = stream_key(o.seed, info.gx, info.gy, info.augmentation, kPurposeVoxel);
     DeviceBuffer<uint32_t> reps(info.count, device);
     const uint64_t voxels =
-        voxel_representatives(device, x, y, z, binned.members.data() + info.start, info.count,
-                              vg, key, reps.data(), scan);
+        voxel_representatives(device, x, y, z, binned.members.data() + info.start, info.count, vg,
+                              key, reps.data(), scan);
     const Job job = sampling_job(info, o.seed, 0, voxels);
     const auto device_job = DeviceBuffer<Job>::from_host(&job, 1, device);
     sample_random<Scan>(device, device_job.data(), 1, reps.data(), o.num_points, sampled.data());

@@ -257,7 +257,7 @@ std::string patch_folder(const std::string& split, const std::string& tile) {
   return "patches/" + split + "/" + tile;
 }
 
-TileReport process_tile(const TileInput& tile, RunContext& ctx) {
+TileReport process_tile(const TileInput& tile, RunContext& ctx, int chunks_per_side) {
   const auto start = Clock::now();
   TileReport r;
   r.name = tile.name, r.input = tile.path;
@@ -332,11 +332,12 @@ TileReport process_tile(const TileInput& tile, RunContext& ctx) {
   cols.red = red.data(), cols.green = green.data(), cols.blue = blue.data(), cols.nir = nir.data();
   cols.n = total;
   features::FeatureTable ft;
-  if (total) ft = features::compute_features(cols, ctx.features);
+  if (total) ft = tile_features(cols, n, ctx.features, chunks_per_side, std::max(ctx.config.halo, 20.0));
   std::vector<uint8_t> labels(n, ctx.labels.ignore);
   if (n) {
     const int p = ft.find(features::parse_feature("planarity"));
     const int z = ft.find(features::parse_feature("normal_z"));
+    // Rows past n (the halo, in a whole-tile table) are not read.
     const std::vector<float> planarity = p >= 0 ? ft.column(size_t(p)) : std::vector<float>();
     const std::vector<float> normal_z = z >= 0 ? ft.column(size_t(z)) : std::vector<float>();
     patches::apply_labels(ctx.labels, cloud.cls.data(), planarity.empty() ? nullptr : planarity.data(),

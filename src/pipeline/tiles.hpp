@@ -39,8 +39,16 @@ struct RunContext {
   std::map<std::string, std::unique_ptr<raster::Colorizer>> colorizers;  // by point CRS
 };
 
-// Processes one tile; throws on failure (the caller reports it and goes on).
-TileReport process_tile(const TileInput& tile, RunContext& ctx);
+// Processes one tile; throws on failure (the caller reports it and goes on). `chunks_per_side` > 1
+// computes features in that many x that many spatial chunks (less memory at once; a device out
+// of memory retries so).
+TileReport process_tile(const TileInput& tile, RunContext& ctx, int chunks_per_side = 1);
+
+// Features of the first n points of `all` (the tile; the others are its halo), whole or in
+// per_side x per_side chunks each with `halo` metres of context. Rows < n are the tile's.
+features::FeatureTable tile_features(const features::PointColumns& all, size_t n,
+                                     const features::FeatureOptions& options, int per_side,
+                                     double halo);
 
 // The output folder's layout.
 std::string enriched_path(const std::string& tile);               // enriched/<tile>.laz

@@ -49,7 +49,7 @@ bool inside(const Patch& p, double x, double y) {
 
 // Brute force: the points of every cell (gy, gx), by the definition of the header.
 std::map<std::pair<int64_t, int64_t>, std::vector<uint32_t>> cells_of(const Cloud& c,
-                                                                       const PatchOptions& o) {
+                                                                      const PatchOptions& o) {
   const double stride = patch_stride(o);
   std::map<std::pair<int64_t, int64_t>, std::vector<uint32_t>> cells;
   for (uint32_t i = 0; i < c.size(); ++i) {
@@ -264,8 +264,8 @@ TEST_P(PatchesTest, Normalisation) {
   for (const Patch& p : run(c, o)) {
     double r = 0;
     for (size_t j = 0; j < o.num_points; ++j) {
-      r = std::max(r, std::hypot(double(p.xyz[3 * j]), double(p.xyz[3 * j + 1]),
-                                 double(p.xyz[3 * j + 2])));
+      r = std::max(
+          r, std::hypot(double(p.xyz[3 * j]), double(p.xyz[3 * j + 1]), double(p.xyz[3 * j + 2])));
     }
     EXPECT_NEAR(r, 1.0, 1e-6);
     EXPECT_GT(p.scale, 1.0);
@@ -386,7 +386,8 @@ TEST(PatchesFps, EqualsBruteForceIncludingTies) {
     }
     for (uint32_t count : {1u, std::min(m / 2 + 1, 1500u), std::min(m, 3000u)}) {
       const uint32_t start = m / 3;
-      const auto fast = detail::farthest_point_sample(x.data(), y.data(), z.data(), m, count, start);
+      const auto fast =
+          detail::farthest_point_sample(x.data(), y.data(), z.data(), m, count, start);
       const auto ref =
           detail::farthest_point_sample_reference(x.data(), y.data(), z.data(), m, count, start);
       ASSERT_EQ(fast, ref) << m << " points, " << count << " samples";

@@ -62,25 +62,25 @@ struct Augment {
 };
 
 struct PatchOptions {
-  double size = 150;             // side of the square, input units
-  double overlap = 0.1;          // fraction of size shared by neighbours, in [0, 1)
-  uint64_t min_points = 10000;   // cells with fewer points are skipped (a cell needs >= 1 point)
-  uint32_t num_points = 16384;   // points per patch, exactly
+  double size = 150;            // side of the square, input units
+  double overlap = 0.1;         // fraction of size shared by neighbours, in [0, 1)
+  uint64_t min_points = 10000;  // cells with fewer points are skipped (a cell needs >= 1 point)
+  uint32_t num_points = 16384;  // points per patch, exactly
   Sampling sampling = Sampling::kRandom;
-  double voxel_size = 0.5;       // kVoxel only
+  double voxel_size = 0.5;  // kVoxel only
   Normalize normalize = Normalize::kCenter;
   Augment augment;
   uint64_t seed = 1;
-  Device device;                 // where binning and sampling run (resolved here; no fallback)
+  Device device;  // where binning and sampling run (resolved here; no fallback)
 };
 
 struct Patch {
-  int64_t gx = 0, gy = 0;  // grid cell (see the header comment)
-  int augmentation = 0;    // 0 = original, 1..copies = augmented copies
-  uint64_t cell_points = 0;           // points of the input inside the square
-  std::array<double, 3> center{};     // subtracted from world coordinates (see Normalize)
-  double scale = 1;                   // then divided by this (kUnitSphere), before augmentation
-  std::array<double, 4> bounds{};     // xmin, ymin, xmax, ymax of the square
+  int64_t gx = 0, gy = 0;          // grid cell (see the header comment)
+  int augmentation = 0;            // 0 = original, 1..copies = augmented copies
+  uint64_t cell_points = 0;        // points of the input inside the square
+  std::array<double, 3> center{};  // subtracted from world coordinates (see Normalize)
+  double scale = 1;                // then divided by this (kUnitSphere), before augmentation
+  std::array<double, 4> bounds{};  // xmin, ymin, xmax, ymax of the square
   // num_points indices into the input, all inside the square. Duplicates only when the cell has
   // fewer than num_points points (or, for kVoxel, voxels) and from dropout.
   std::vector<uint32_t> indices;

@@ -59,7 +59,7 @@ struct Config {
   SplitConfig split;
   double halo = 20;              // metres of neighbouring tiles loaded around each tile
   uint64_t seed = 1;
-  std::string device = "cpu";
+  std::string device = "cpu";    // cpu, cpu:N, cuda[:N], a list "cuda:0,cuda:1", or all
   unsigned threads = 0;          // 0 = all cores
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lidarhd/core/device.hpp"
 #include "lidarhd/pipeline/config.hpp"
 
 namespace lidarhd::pipeline {
@@ -30,6 +31,7 @@ struct TileReport {
   std::string error;   // when failed
   uint64_t points = 0, halo_points = 0, patches = 0;
   std::string split;   // train | val | test
+  std::string device;  // the worker that processed it
   std::vector<std::string> outputs;  // relative to the output folder
   double seconds_read = 0, seconds_colors = 0, seconds_features = 0, seconds_patches = 0,
          seconds_write = 0, seconds_total = 0;
@@ -46,7 +48,12 @@ struct RunSummary {
 };
 
 // Throws ArgumentError for a bad configuration or no input; per-tile failures are reported in the
-// summary instead.
+// summary instead. Workers come from config.device (parse_workers).
 RunSummary run_process(const ProcessOptions& options);
+
+// The workers of a `device` setting: "cpu", "cpu:N" (N CPU workers sharing the cores), "cuda",
+// "cuda:N", a comma-separated list of those ("cuda:0,cuda:1"), or "all" (every GPU, else one CPU
+// worker). Throws ArgumentError / DeviceError for what cannot run here.
+std::vector<Device> parse_workers(const std::string& spec);
 
 }  // namespace lidarhd::pipeline
