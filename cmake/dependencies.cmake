@@ -75,3 +75,12 @@ if(LIDARHD_DATASETS)
                         "-DLIDARHD_DATASETS=OFF (no dataset files: lidarhd process refuses to run)")
   endif()
 endif()
+
+# MPI for lidarhd process across ranks and nodes (OpenMPI from Debian).
+if(LIDARHD_DATASETS AND LIDARHD_MPI)
+  find_package(MPI COMPONENTS CXX QUIET)
+  if(NOT MPI_CXX_FOUND)
+    message(FATAL_ERROR "lidarhd: MPI not found: install libopenmpi-dev (scripts/install-deps), "
+                        "or pass -DLIDARHD_MPI=OFF")
+  endif()
+endif()

@@ -108,6 +108,7 @@ set(LIDARHD_DATASET_SOURCES
   src/pipeline/manifest.cpp
   src/pipeline/tile.cpp
   src/pipeline/chunked_features.cpp
+  src/pipeline/run_common.cpp
   src/pipeline/run.cpp
 )
 set(LIDARHD_NO_DATASET_SOURCES

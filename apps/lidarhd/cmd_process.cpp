@@ -54,6 +54,7 @@ void run(const ProcessCli& c) {
     };
   }
   const pipeline::RunSummary s = pipeline::run_process(o);
+  if (s.rank != 0) return;  // under MPI, rank 0 reports for the whole run
   if (c.json) {
     std::FILE* f = std::fopen(s.summary_path.c_str(), "r");
     for (int ch; f && (ch = std::fgetc(f)) != EOF;) std::fputc(ch, stdout);

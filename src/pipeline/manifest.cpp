@@ -70,6 +70,22 @@ std::string config_hash(const Config& config) {
   return util::sha256_hex(yaml.data(), yaml.size());
 }
 
+namespace {
+
+// Whether a process is still running: kill(pid, 0) succeeds for it, and it is not a zombie (a
+// killed rank whose parent is gone can stay defunct in a container without a reaping init).
+bool running(long pid) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: trust kill()
+  const size_t paren = line.rfind(')');
+  return !(paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z');
+}
+
+}  // namespace
+
 size_t remove_stale_temporaries(const std::string& folder) {
   static const std::regex pattern(R"(^\..+\.tmp-(\d+)-[0-9a-f]+$)");
   size_t removed = 0;
@@ -80,9 +96,7 @@ size_t remove_stale_temporaries(const std::string& folder) {
     std::smatch m;
     const std::string name = it->path().filename().string();
     if (!it->is_regular_file(ec) || !std::regex_match(name, m, pattern)) continue;
-    const long pid = std::stol(m[1].str());
-    // kill(pid, 0) fails with ESRCH when no such process exists.
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+    if (!running(std::stol(m[1].str()))) {
       fs::remove(it->path(), ec);
       removed += ec ? 0 : 1;
     }

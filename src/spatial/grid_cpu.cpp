@@ -5,6 +5,7 @@
 
 #include "core/parallel_for.hpp"
 #include "spatial/grid_impl.hpp"
+#include "spatial/knn_block_cpu.hpp"
 
 namespace lidarhd::detail {
 
@@ -59,6 +60,47 @@ void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,
 
 namespace {
 
+// k nearest of the own points, a column at a time (knn_block_cpu.hpp); rows staged as below.
+void knn_own_blocks(const GridView& g, int k, uint32_t* idx, float* d2) {
+  constexpr int64_t kCellsPerTask = 64;
+  constexpr uint32_t kStage = 256;
+  const size_t cap = static_cast<size_t>(k);
+  const int64_t cells = static_cast<int64_t>(g.nx) * static_cast<int64_t>(g.ny);
+  parallel_for_cpu((cells + kCellsPerTask - 1) / kCellsPerTask, [&](int64_t task) {
+    KnnBlockSearch search(g, k);
+    std::vector<uint64_t> staged(kStage * cap);
+    uint32_t rows[kStage];
+    int count[kStage];
+    uint32_t pos[kCapacityClasses[1]];
+    uint32_t used = 0;
+    auto flush = [&] {
+      for (uint32_t t = 0; t < used; ++t) {
+        write_row(staged.data() + t * cap, count[t], cap, idx + rows[t] * cap, d2 + rows[t] * cap);
+      }
+      used = 0;
+    };
+    const int64_t c0 = task * kCellsPerTask;
+    const int64_t c1 = std::min(cells, c0 + kCellsPerTask);
+    for (int64_t c = c0; c < c1; ++c) {
+      const uint32_t s = g.cell_start[c];
+      const uint32_t e = g.cell_start[c + 1];
+      if (s == e) continue;
+      const bool block = search.set_cell(static_cast<uint32_t>(c));
+      for (uint32_t p = s; p < e; ++p) {
+        uint64_t* keys = staged.data() + used * cap;
+        if (block && search.query(p, keys, pos)) {
+          count[used] = k;
+        } else {
+          count[used] = grid_search(g, g.x[p], g.y[p], g.z[p], k, kInfD2, keys);
+        }
+        rows[used] = g.index[p];
+        if (++used == kStage) flush();
+      }
+    }
+    flush();
+  });
+}
+
 template <int kCap>
 void query_cpu_with(const GridView& g, const QueryBatch& q, uint32_t* idx, float* d2,
                     uint32_t* counts) {
@@ -96,6 +138,10 @@ void query_cpu_with(const GridView& g, const QueryBatch& q, uint32_t* idx, float
 void query_cpu(const GridView& g, const QueryBatch& q, uint32_t* idx, float* d2,
                uint32_t* counts) {
   static_assert(kCapacityClasses[3] == 1024, "one branch per capacity class");
+  if (!q.qx && !counts && q.limit == kInfD2 && q.cap <= kCapacityClasses[1]) {
+    knn_own_blocks(g, q.cap, idx, d2);
+    return;
+  }
   if (q.cap <= kCapacityClasses[0]) {
     query_cpu_with<kCapacityClasses[0]>(g, q, idx, d2, counts);
   } else if (q.cap <= kCapacityClasses[1]) {

@@ -256,6 +256,47 @@ LIDARHD_HD inline void for_ring(const GridView& g, int cx, int cy, int m, F&& f)
   }
 }
 
+// Margin for cell boundaries computed in float: a few ulps of the largest coordinate.
+LIDARHD_HD inline float boundary_eps(const GridView& g, float qx, float qy) {
+  const float ax = (qx < 0.0f ? -qx : qx) + (g.min_x < 0.0f ? -g.min_x : g.min_x);
+  const float ay = (qy < 0.0f ? -qy : qy) + (g.min_y < 0.0f ? -g.min_y : g.min_y);
+  const float span = static_cast<float>(g.nx > g.ny ? g.nx : g.ny) * g.cell;
+  return (ax + ay + span + g.cell) * (1.0f / 1048576.0f);
+}
+
+// True when every point in a column at Chebyshev distance >= m (>= 1) from the query's column
+// (cx, cy) has a computed d2 strictly above `bound`, or when there is no such column. Each
+// in-grid column of ring m lies beyond one of the four sides that are inside the grid, and the
+// outer rings beyond it.
+LIDARHD_HD inline bool rings_beyond(const GridView& g, float qx, float qy, int cx, int cy, int m,
+                                    float eps, float bound) {
+  bool any = false;
+  float lb = kInfD2;
+  if (cx - m >= 0) {
+    any = true;
+    const float side = qx - (g.min_x + static_cast<float>(cx - m + 1) * g.cell);
+    lb = side < lb ? side : lb;
+  }
+  if (cx + m < g.nx) {
+    any = true;
+    const float side = (g.min_x + static_cast<float>(cx + m) * g.cell) - qx;
+    lb = side < lb ? side : lb;
+  }
+  if (cy - m >= 0) {
+    any = true;
+    const float side = qy - (g.min_y + static_cast<float>(cy - m + 1) * g.cell);
+    lb = side < lb ? side : lb;
+  }
+  if (cy + m < g.ny) {
+    any = true;
+    const float side = (g.min_y + static_cast<float>(cy + m) * g.cell) - qy;
+    lb = side < lb ? side : lb;
+  }
+  if (!any) return true;  // rings 0..m-1 cover the whole grid
+  const double lbr = reduced_gap(lb, eps);
+  return beyond(lbr * lbr, bound);
+}
+
 // Rings up to this one are visited nearest column first (8 m columns each).
 constexpr int kSortedRings = 2;
 
@@ -272,11 +313,7 @@ LIDARHD_HD inline int grid_search(const GridView& g, float qx, float qy, float q
   Candidates c{keys, 0, cap, limit, limit};
   const int cx = grid_coord(qx, g.min_x, g.inv_cell, g.nx);
   const int cy = grid_coord(qy, g.min_y, g.inv_cell, g.ny);
-  // Margin for cell boundaries computed in float: a few ulps of the largest coordinate.
-  const float ax = (qx < 0.0f ? -qx : qx) + (g.min_x < 0.0f ? -g.min_x : g.min_x);
-  const float ay = (qy < 0.0f ? -qy : qy) + (g.min_y < 0.0f ? -g.min_y : g.min_y);
-  const float span = static_cast<float>(g.nx > g.ny ? g.nx : g.ny) * g.cell;
-  const float eps = (ax + ay + span + g.cell) * (1.0f / 1048576.0f);
+  const float eps = boundary_eps(g, qx, qy);
 
   {
     const uint32_t cell = static_cast<uint32_t>(cy) * static_cast<uint32_t>(g.nx) +
@@ -285,33 +322,7 @@ LIDARHD_HD inline int grid_search(const GridView& g, float qx, float qy, float q
   }
 
   for (int m = 1;; ++m) {
-    // Lower bound on the distance to ring m: each of its in-grid cells lies beyond one of the
-    // four sides that are inside the grid.
-    bool any = false;
-    float lb = kInfD2;
-    if (cx - m >= 0) {
-      any = true;
-      const float side = qx - (g.min_x + static_cast<float>(cx - m + 1) * g.cell);
-      lb = side < lb ? side : lb;
-    }
-    if (cx + m < g.nx) {
-      any = true;
-      const float side = (g.min_x + static_cast<float>(cx + m) * g.cell) - qx;
-      lb = side < lb ? side : lb;
-    }
-    if (cy - m >= 0) {
-      any = true;
-      const float side = qy - (g.min_y + static_cast<float>(cy - m + 1) * g.cell);
-      lb = side < lb ? side : lb;
-    }
-    if (cy + m < g.ny) {
-      any = true;
-      const float side = (g.min_y + static_cast<float>(cy + m) * g.cell) - qy;
-      lb = side < lb ? side : lb;
-    }
-    if (!any) break;  // rings 0..m-1 covered the whole grid
-    const double lbr = reduced_gap(lb, eps);
-    if (beyond(lbr * lbr, c.bound)) break;  // and so are all outer rings
+    if (rings_beyond(g, qx, qy, cx, cy, m, eps, c.bound)) break;
 
     if (m <= kSortedRings) {
       // Inner rings nearest column first: the bound tightens sooner and later columns of the

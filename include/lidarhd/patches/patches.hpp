@@ -29,8 +29,8 @@ enum class Sampling {
   kFps,     // exact farthest-point sampling (squared distances in float32 relative to the
             // square's centre, ties to the smallest point index), seeded start point; with too
             // few points, every point then draws with replacement as for kRandom
-  kVoxel,   // voxel grid of voxel_size (absolute voxel coordinates), one seeded random point per
-            // voxel, then kRandom over those points to exactly num_points
+  kVoxel,   // voxels of voxel_size (x/y from the square's lower-left corner, z from 0), one
+            // seeded random point per voxel, then kRandom over those points to exactly num_points
 };
 Sampling parse_sampling(const std::string& name);  // "random", "fps", "voxel"
 const char* sampling_name(Sampling s);

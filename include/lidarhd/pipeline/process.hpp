@@ -44,7 +44,8 @@ struct RunSummary {
   size_t done = 0, skipped = 0, failed = 0;
   uint64_t points = 0, patches = 0;
   double seconds = 0;
-  std::string summary_path;  // <output>/summary.json
+  std::string summary_path;  // <output>/summary.json (rank 0 only under MPI)
+  int rank = 0;              // MPI rank; only rank 0 holds the whole run's summary
 };
 
 // Throws ArgumentError for a bad configuration or no input; per-tile failures are reported in the
