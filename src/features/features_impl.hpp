@@ -194,14 +194,11 @@ LIDARHD_HD inline void solve_float64(const float* px, const float* py, const flo
 }
 
 // Shape, density and vertical features of the point at (qx, qy, qz) into v (indexed by
-// Feature; the caller zeroed it).
-LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, float qy, float qz,
-                                           float* v, uint8_t& status) {
-  uint32_t idx[kNeighborCap];
-  float d2[kNeighborCap];
-  const int m = P.mode == kModeKnn
-                    ? lidarhd::detail::knn_query(P.grid, qx, qy, qz, P.cap, idx, d2)
-                    : lidarhd::detail::radius_query(P.grid, qx, qy, qz, P.radius, P.cap, idx, d2);
+// Feature; the caller zeroed it) from its m neighbours sorted by (d2, index): their coordinates
+// (gx, gy, gz) and the d2 of the farthest, last_d2.
+LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, float qz, int m,
+                                    float last_d2, const float* gx, const float* gy,
+                                    const float* gz, float* v, uint8_t& status) {
   v[int(Feature::kNormalZ)] = 1.0f;  // the degenerate values, overwritten below when not
   v[int(Feature::kHorizontality)] = 1.0f;
   if (m <= 0) {
@@ -210,19 +207,12 @@ LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, floa
   }
   // Pass 1: centroid offset from the query point (differences of nearby floats are exact or
   // nearly so, whatever the origin), z extent, and whether 3 distinct points exist.
-  const float ax = P.x[idx[0]], ay = P.y[idx[0]], az = P.z[idx[0]];
+  const float ax = gx[0], ay = gy[0], az = gz[0];
   float bx = ax, by = ay, bz = az;
   int distinct = 1;
   float sx = 0, sy = 0, sz = 0, zmin = az, zmax = az;
-  // The neighbours' coordinates are gathered once (scattered reads) into per-thread arrays that
-  // the later passes reuse.
-  float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
   for (int j = 0; j < m; ++j) {
-    const uint32_t id = idx[j];
-    const float px = P.x[id], py = P.y[id], pz = P.z[id];
-    gx[j] = px;
-    gy[j] = py;
-    gz[j] = pz;
+    const float px = gx[j], py = gy[j], pz = gz[j];
     sx += px - qx;
     sy += py - qy;
     sz += pz - qz;
@@ -262,7 +252,7 @@ LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, floa
   v[int(Feature::kVerticalStd)] = hd_sqrt(c.zz);
   // Searched sphere: up to the farthest neighbour, or the whole radius when a radius search
   // ended below its cap (the sphere holds no other point).
-  float rk = hd_sqrt(d2[m - 1]);
+  float rk = hd_sqrt(last_d2);
   if (P.mode == kModeRadius && m < P.cap) rk = P.radius;
   rk = rk > kMinDensityRadius ? rk : kMinDensityRadius;
   v[int(Feature::kDensity)] = static_cast<float>(m) / (4.18879020478639098f * rk * rk * rk);
@@ -344,15 +334,31 @@ LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, floa
   v[int(Feature::kRoofScore)] = planarity * nz;
 }
 
-// Every feature of the point at grid position p (points are visited in grid order, so that
-// consecutive queries touch the same columns); writes the requested columns.
-LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
+// shape_values of the point at (qx, qy, qz), its neighbours searched here.
+LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, float qy, float qz,
+                                           float* v, uint8_t& status) {
+  uint32_t idx[kNeighborCap];
+  float d2[kNeighborCap];
+  const int m = P.mode == kModeKnn
+                    ? lidarhd::detail::knn_query(P.grid, qx, qy, qz, P.cap, idx, d2)
+                    : lidarhd::detail::radius_query(P.grid, qx, qy, qz, P.radius, P.cap, idx, d2);
+  // The neighbours' coordinates are gathered once (scattered reads) into per-thread arrays that
+  // the passes of shape_values reuse.
+  float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
+  for (int j = 0; j < m; ++j) {
+    const uint32_t id = idx[j];
+    gx[j] = P.x[id];
+    gy[j] = P.y[id];
+    gz[j] = P.z[id];
+  }
+  shape_values(P, qx, qy, qz, m, m > 0 ? d2[m - 1] : 0.0f, gx, gy, gz, v, status);
+}
+
+// Every feature of the point at grid position p but the neighbourhood ones (already in v, with
+// their status bits); writes the requested columns.
+LIDARHD_HD inline void finish_point(const KernelParams& P, uint32_t p, float* v, uint8_t status) {
   const uint32_t i = P.grid.index[p];
   const float qx = P.grid.x[p], qy = P.grid.y[p], qz = P.grid.z[p];
-  float v[kFeatureCount];
-  for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
-  uint8_t status = 0;
-  if (P.need_neighbors) neighborhood_values(P, qx, qy, qz, v, status);
   if (P.need_count) {
     v[int(Feature::kNumPoints2m)] =
         static_cast<float>(count_within(P.grid, qx, qy, qz, P.count_radius));
@@ -389,6 +395,18 @@ LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
     }
   }
   P.status[i] = status;
+}
+
+// Every feature of the point at grid position p (points are visited in grid order, so that
+// consecutive queries touch the same columns); writes the requested columns.
+LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
+  float v[kFeatureCount];
+  for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
+  uint8_t status = 0;
+  if (P.need_neighbors) {
+    neighborhood_values(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], v, status);
+  }
+  finish_point(P, p, v, status);
 }
 
 // Back ends: every pointer in P on the device they run on.

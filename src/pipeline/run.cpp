@@ -1,8 +1,9 @@
 // run_process: workers (one per entry of `device`: CPU workers, CUDA devices) pull tiles from a
-// shared queue until none is left; under mpirun, ranks do the same through rank 0 (mpi_run.cpp).
+// shared queue until none is left, each reading its next tile while it computes the current one; under mpirun, ranks do the same through rank 0 (mpi_run.cpp).
 // Each finished tile goes into the manifest, each failure into the summary, and the run goes on.
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -25,23 +26,42 @@ RunSummary run_process(const ProcessOptions& o) {
   std::atomic<size_t> next{0};
   std::mutex mutex;  // manifest, summary, callbacks
   size_t finished = 0;
-  auto work = [&](detail::Worker& w) {
-    std::unique_ptr<detail::Worker> cpu;
+  // Takes the next tile that needs work (finished ones are reported as skipped); -1 at the end.
+  auto claim = [&]() -> long {
+    std::lock_guard<std::mutex> lock(mutex);
     for (size_t i; (i = next++) < setup.tiles.size();) {
       const detail::TileInput& tile = setup.tiles[i];
-      TileReport r;
-      if (!o.force && manifest.finished(tile.name)) {
-        r.name = tile.name, r.input = tile.path, r.status = "skipped";
-      } else {
-        r = detail::run_tile(tile, w, cpu, [&] { return detail::make_worker(o, setup, Device::cpu()); });
-      }
+      if (o.force || !manifest.finished(tile.name)) return long(i);
+      TileReport& r = s.tiles[i];
+      r.name = tile.name, r.input = tile.path, r.status = "skipped";
+      detail::count(s, r);
+      if (o.progress) o.progress(++finished, setup.tiles.size(), s.points);
+    }
+    return -1;
+  };
+  // Each worker decodes its next tile while it computes the current one (pipelined: the device
+  // never waits for LAZ decoding unless decoding is the slower stage).
+  auto work = [&](detail::Worker& w) {
+    std::unique_ptr<detail::Worker> cpu;
+    auto load = [&](long i) {
+      return std::async(std::launch::async, [&, i] { return detail::load_tile(setup.tiles[size_t(i)], w.ctx); });
+    };
+    long i = claim();
+    std::future<detail::LoadedTile> ahead;
+    if (i >= 0) ahead = load(i);
+    while (i >= 0) {
+      const detail::LoadedTile loaded = ahead.get();
+      const long j = claim();
+      if (j >= 0) ahead = load(j);
+      TileReport r = detail::run_tile(loaded, w, cpu, [&] { return detail::make_worker(o, setup, Device::cpu()); });
       std::lock_guard<std::mutex> lock(mutex);
       if (r.status == "done") manifest.record(r);
-      if (r.status == "failed") warn(tile.name + " failed: " + r.error);
-      for (const auto& line : r.warnings) warn(tile.name + ": " + line);
+      if (r.status == "failed") warn(r.name + " failed: " + r.error);
+      for (const auto& line : r.warnings) warn(r.name + ": " + line);
       detail::count(s, r);
-      s.tiles[i] = std::move(r);
+      s.tiles[size_t(i)] = std::move(r);
       if (o.progress) o.progress(++finished, setup.tiles.size(), s.points);
+      i = j;
     }
   };
   if (workers.size() == 1) {

@@ -72,15 +72,15 @@ bool forced_oom(const std::string& tile, int attempt) {
 
 // The tile on the worker's device; on a device out of memory, again in 4 x 4 chunks, then on
 // `cpu` (prepared on first use).
-TileReport attempt(const TileInput& tile, Worker& w, std::unique_ptr<Worker>& cpu,
+TileReport attempt(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
                    const std::function<std::unique_ptr<Worker>()>& make_cpu) {
   std::vector<std::string> notes;
   for (int a = 0; a < 2; ++a) {
     try {
-      if (forced_oom(tile.name, a)) {
+      if (forced_oom(loaded.tile.name, a)) {
         throw DeviceError("cuda", "out of memory (forced by LIDARHD_TEST_OOM)");
       }
-      TileReport r = process_tile(tile, w.ctx, a == 0 ? 1 : 4);
+      TileReport r = finish_tile(loaded, w.ctx, a == 0 ? 1 : 4);
       r.device = w.device.to_string();
       r.warnings.insert(r.warnings.begin(), notes.begin(), notes.end());
       return r;
@@ -91,12 +91,11 @@ TileReport attempt(const TileInput& tile, Worker& w, std::unique_ptr<Worker>& cp
     }
   }
   if (!cpu) cpu = make_cpu();
-  TileReport r = process_tile(tile, cpu->ctx, 1);
+  TileReport r = finish_tile(loaded, cpu->ctx, 1);
   r.device = "cpu (fallback)";
   r.warnings.insert(r.warnings.begin(), notes.begin(), notes.end());
   return r;
 }
-
 
 }  // namespace
 
@@ -150,13 +149,13 @@ std::unique_ptr<Worker> make_worker(const ProcessOptions& o, const RunSetup& set
   return w;
 }
 
-TileReport run_tile(const TileInput& tile, Worker& w, std::unique_ptr<Worker>& cpu,
+TileReport run_tile(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
                     const std::function<std::unique_ptr<Worker>()>& make_cpu) {
   try {
-    return attempt(tile, w, cpu, make_cpu);
+    return attempt(loaded, w, cpu, make_cpu);
   } catch (const std::exception& e) {
     TileReport r;
-    r.name = tile.name, r.input = tile.path, r.status = "failed", r.error = e.what();
+    r.name = loaded.tile.name, r.input = loaded.tile.path, r.status = "failed", r.error = e.what();
     r.device = w.device.to_string();
     return r;
   }

@@ -27,9 +27,9 @@ struct Worker {
 };
 std::unique_ptr<Worker> make_worker(const ProcessOptions& o, const RunSetup& setup, const Device& d);
 
-// One tile on `w`; a device out of memory redoes it in 4 x 4 chunks, then on `cpu` (made by
-// make_cpu on first use). Never throws: a failure is a report with status "failed".
-TileReport run_tile(const TileInput& tile, Worker& w, std::unique_ptr<Worker>& cpu,
+// One loaded tile on `w`; a device out of memory redoes it in 4 x 4 chunks, then on `cpu` (made
+// by make_cpu on first use). Never throws: a failure is a report with status "failed".
+TileReport run_tile(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
                     const std::function<std::unique_ptr<Worker>()>& make_cpu);
 
 // Creates the output folder, removes a killed run's temporary files, loads the manifest and

@@ -21,16 +21,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Points of a tile, world coordinates in double (Lambert-93 needs more than float32).
-struct Cloud {
-  std::vector<double> x, y, z;
-  std::vector<uint8_t> cls;
-  size_t size() const { return x.size(); }
-  void add(double px, double py, double pz, uint8_t c) {
-    x.push_back(px), y.push_back(py), z.push_back(pz), cls.push_back(c);
-  }
-};
-
 const uint8_t* classification_of(const io::PointTable& t, const std::string& file) {
   if (!t.has("classification")) throw FormatError("process", file + ": no classification column");
   return t.column("classification").data<uint8_t>();
@@ -257,29 +247,46 @@ std::string patch_folder(const std::string& split, const std::string& tile) {
   return "patches/" + split + "/" + tile;
 }
 
-TileReport process_tile(const TileInput& tile, RunContext& ctx, int chunks_per_side) {
+LoadedTile load_tile(const TileInput& tile, const RunContext& ctx) {
+  LoadedTile l;
+  l.tile = tile;
   const auto start = Clock::now();
+  try {
+    if (!tile.error.empty()) throw FormatError("process", tile.error);
+    const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
+    io::ReadOptions ro;
+    ro.threads = threads;
+    io::PointReader reader(tile.path, ro);
+    l.info = reader.info();
+    l.records = reader.read_all_records();
+    const uint64_t n = l.info.header.record_length ? l.records.size() / l.info.header.record_length : 0;
+    const io::PointTable table = io::records_to_table(l.info, l.records.data(), n);
+    const uint8_t* cls = classification_of(table, tile.path);
+    for (uint64_t i = 0; i < n; ++i) l.cloud.add(table.x(i), table.y(i), table.z(i), cls[i]);
+    l.halo = load_halo(tile, ctx, threads);
+  } catch (...) {
+    l.error = std::current_exception();
+  }
+  l.seconds = since(start);
+  return l;
+}
+
+TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per_side) {
+  if (loaded.error) std::rethrow_exception(loaded.error);
+  const auto start = Clock::now();
+  const TileInput& tile = loaded.tile;
+  const io::LasFileInfo& info = loaded.info;
+  const std::vector<uint8_t>& records = loaded.records;
+  const Cloud& cloud = loaded.cloud;
+  const Cloud& halo = loaded.halo;
+  const uint64_t n = cloud.size();
+  const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
   TileReport r;
   r.name = tile.name, r.input = tile.path;
-  const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
-  if (!tile.error.empty()) throw FormatError("process", tile.error);
+  r.points = n, r.halo_points = halo.size();
+  r.seconds_read = loaded.seconds;
 
   auto t = Clock::now();
-  io::ReadOptions ro;
-  ro.threads = threads;
-  io::PointReader reader(tile.path, ro);
-  const io::LasFileInfo info = reader.info();
-  const std::vector<uint8_t> records = reader.read_all_records();
-  const uint64_t n = info.header.record_length ? records.size() / info.header.record_length : 0;
-  const io::PointTable table = io::records_to_table(info, records.data(), n);
-  Cloud cloud;
-  const uint8_t* cls = classification_of(table, tile.path);
-  for (uint64_t i = 0; i < n; ++i) cloud.add(table.x(i), table.y(i), table.z(i), cls[i]);
-  const Cloud halo = load_halo(tile, ctx, threads);
-  r.points = n, r.halo_points = halo.size();
-  r.seconds_read = since(t);
-
-  t = Clock::now();
   raster::ColorSamples colours;
   if (ctx.colours && n) {
     raster::Colorizer& colorizer = colorizer_for(ctx, info);
@@ -370,7 +377,7 @@ TileReport process_tile(const TileInput& tile, RunContext& ctx, int chunks_per_s
     r.seconds_write += since(t);
   }
   r.status = "done";
-  r.seconds_total = since(start);
+  r.seconds_total = since(start) + loaded.seconds;
   return r;
 }
 

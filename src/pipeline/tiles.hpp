@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <exception>
 #include <map>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "lidarhd/core/device.hpp"
 #include "lidarhd/features/features.hpp"
+#include "lidarhd/io/las.hpp"
 #include "lidarhd/patches/labels.hpp"
 #include "lidarhd/pipeline/process.hpp"
 #include "lidarhd/raster/colorize.hpp"
@@ -39,10 +41,32 @@ struct RunContext {
   std::map<std::string, std::unique_ptr<raster::Colorizer>> colorizers;  // by point CRS
 };
 
-// Processes one tile; throws on failure (the caller reports it and goes on). `chunks_per_side` > 1
-// computes features in that many x that many spatial chunks (less memory at once; a device out
-// of memory retries so).
-TileReport process_tile(const TileInput& tile, RunContext& ctx, int chunks_per_side = 1);
+// Points of a tile, world coordinates in double (Lambert-93 needs more than float32).
+struct Cloud {
+  std::vector<double> x, y, z;
+  std::vector<uint8_t> cls;
+  size_t size() const { return x.size(); }
+  void add(double px, double py, double pz, uint8_t c) {
+    x.push_back(px), y.push_back(py), z.push_back(pz), cls.push_back(c);
+  }
+};
+
+// A tile read from disk with its halo: the decode stage, which the runner overlaps with the
+// previous tile's computation.
+struct LoadedTile {
+  TileInput tile;
+  io::LasFileInfo info;
+  std::vector<uint8_t> records;
+  Cloud cloud, halo;
+  double seconds = 0;
+  std::exception_ptr error;  // reading failed: finish_tile rethrows it
+};
+// Never throws (errors go into `error`); only reads `ctx`, so it may run on another thread.
+LoadedTile load_tile(const TileInput& tile, const RunContext& ctx);
+// Colours, features, labels and outputs of a loaded tile; throws on failure. chunks_per_side > 1
+// computes the features in that many x that many spatial chunks (less device memory at once: a
+// device out of memory retries so).
+TileReport finish_tile(const LoadedTile& tile, RunContext& ctx, int chunks_per_side = 1);
 
 // Features of the first n points of `all` (the tile; the others are its halo), whole or in
 // per_side x per_side chunks each with `halo` metres of context. Rows < n are the tile's.

@@ -20,6 +20,10 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "spatial/grid_impl.hpp"
 
 namespace lidarhd::detail {
@@ -29,6 +33,7 @@ class KnnBlockSearch {
   // Blocks with more candidates than this per query go point by point: tall columns (walls,
   // trees) make a whole block slower than grid_search's z windows.
   static constexpr uint32_t kMaxBlock = 512;
+  static constexpr int kMaxReach = 3;
 
   KnnBlockSearch(const GridView& g, int k) : g_(g), k_(k) {}
 
@@ -37,20 +42,33 @@ class KnnBlockSearch {
   bool set_cell(uint32_t cell) {
     cx_ = static_cast<int>(cell % static_cast<uint32_t>(g_.nx));
     cy_ = static_cast<int>(cell / static_cast<uint32_t>(g_.nx));
-    const int i0 = cx_ > 0 ? cx_ - 1 : 0;
-    const int i1 = cx_ + 1 < g_.nx ? cx_ + 1 : g_.nx - 1;
-    const int j0 = cy_ > 0 ? cy_ - 1 : 0;
-    const int j1 = cy_ + 1 < g_.ny ? cy_ + 1 : g_.ny - 1;
-    uint32_t total = 0;
-    uint32_t s[3], e[3];
-    int runs = 0;
-    for (int j = j0; j <= j1; ++j) {
-      const uint32_t row = static_cast<uint32_t>(j) * static_cast<uint32_t>(g_.nx);
-      s[runs] = g_.cell_start[row + static_cast<uint32_t>(i0)];
-      e[runs] = g_.cell_start[row + static_cast<uint32_t>(i1) + 1];
-      total += e[runs] - s[runs];
-      ++runs;
+    // Rings of columns around the block's centre: enough to hold the previous query's k-th
+    // distance (a neighbouring point's) from anywhere in the column.
+    int reach = 1;
+    if (threshold_ < kInfD2) {
+      const float r = __builtin_sqrtf(threshold_) * g_.inv_cell;
+      reach = r <= 1.0f ? 1 : (r <= 2.0f ? 2 : kMaxReach);
     }
+    uint32_t total = 0;
+    uint32_t s[2 * kMaxReach + 1], e[2 * kMaxReach + 1];
+    int runs = 0;
+    for (;; --reach) {
+      const int i0 = cx_ > reach ? cx_ - reach : 0;
+      const int i1 = cx_ + reach < g_.nx ? cx_ + reach : g_.nx - 1;
+      const int j0 = cy_ > reach ? cy_ - reach : 0;
+      const int j1 = cy_ + reach < g_.ny ? cy_ + reach : g_.ny - 1;
+      total = 0;
+      runs = 0;
+      for (int j = j0; j <= j1; ++j) {
+        const uint32_t row = static_cast<uint32_t>(j) * static_cast<uint32_t>(g_.nx);
+        s[runs] = g_.cell_start[row + static_cast<uint32_t>(i0)];
+        e[runs] = g_.cell_start[row + static_cast<uint32_t>(i1) + 1];
+        total += e[runs] - s[runs];
+        ++runs;
+      }
+      if (total <= kMaxBlock || reach == 1) break;
+    }
+    reach_ = reach;
     if (total > kMaxBlock || total < static_cast<uint32_t>(k_)) return false;
     n_ = total;
     padded_ = (total + 3u) & ~3u;
@@ -58,6 +76,7 @@ class KnnBlockSearch {
     by_.resize(padded_);
     bz_.resize(padded_);
     f2_.resize(padded_);
+    sel_.resize(padded_ + 4);
     bindex_.resize(padded_);
     bpos_.resize(padded_);
     uint32_t o = 0;
@@ -85,8 +104,8 @@ class KnnBlockSearch {
   bool query(uint32_t p, uint64_t* keys, uint32_t* pos) {
     const float qx = g_.x[p], qy = g_.y[p], qz = g_.z[p];
     const uint32_t n = padded_;
-    const int k = k_;
-    // Screening distances in float, 4 lanes at a time: within a few ulps of the exact d2.
+    const uint32_t k = static_cast<uint32_t>(k_);
+    // Screening distances in float (vectorised): within a few ulps of the exact d2.
     float* f2 = f2_.data();
     {
       const float* bx = bx_.data();
@@ -97,30 +116,42 @@ class KnnBlockSearch {
         f2[b] = dx * dx + dy * dy + dz * dz;
       }
     }
+    // A threshold t that at least k candidates pass, with as few extra as a handful of counts
+    // find: the previous query's k-th d2 with a margin, then secant steps (in a planar
+    // neighbourhood the count grows like t) or doubling.
     float t = threshold_;
-    for (int attempt = 0;; ++attempt) {
-      if (attempt >= 2) t = kInfD2;  // the whole block: n >= k candidates pass
-      uint32_t c = count_below(f2, n, screen(t));
-      // Planar neighbourhoods: the count grows like the threshold; aim just above k.
-      if (c > static_cast<uint32_t>(k) + kSlack && t < kInfD2) {
-        const float tighter = t * static_cast<float>(k + kSlack / 2) / static_cast<float>(c);
-        const uint32_t c2 = count_below(f2, n, screen(tighter));
-        if (c2 >= static_cast<uint32_t>(k)) {
-          t = tighter;
-          c = c2;
-        }
+    float lo = -1.0f;   // largest t seen that fewer than k pass
+    float hi = kInfD2;  // smallest t seen that at least k pass, and its count
+    uint32_t hi_count = n_;
+    for (int step = 0; step < kMaxSteps; ++step) {
+      const uint32_t c = count_below(f2, n, screen(t));
+      if (c >= k) {
+        hi = t;
+        hi_count = c;
+        if (c <= k + kSlack) break;
+        t = t * static_cast<float>(k + kSlack / 2) / static_cast<float>(c);
+      } else {
+        lo = t;
+        t = hi < kInfD2 ? t * static_cast<float>(k + kSlack / 2) / static_cast<float>(c + 1)
+                        : (t > 0.0f ? t * 4.0f : kInfD2);
       }
-      if (c >= static_cast<uint32_t>(k) && select(qx, qy, qz, f2, t, keys, pos)) break;
-      t = t > 0.0f && t < 1e30f ? t * 4.0f : kInfD2;
+      if (!(t > lo && t < hi)) t = hi < kInfD2 ? lo + 0.5f * (hi - lo) : hi;
+      if (!(t > lo && t < hi)) break;  // no float left between them (ties)
     }
+    const bool ok = hi_count <= kMaxRanked ? select_ranked(qx, qy, qz, hi, hi_count, keys, pos)
+                                           : select_sorted(qx, qy, qz, hi, keys, pos);
+    if (!ok) return false;
     const float kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
-    threshold_ = kth * 1.25f;
-    return rings_beyond(g_, qx, qy, cx_, cy_, 2, boundary_eps(g_, qx, qy), kth);
+    threshold_ = kth * 1.1f;
+    return rings_beyond(g_, qx, qy, cx_, cy_, reach_ + 1, boundary_eps(g_, qx, qy), kth);
   }
 
  private:
-  // Candidates screened in beyond the k needed (a tighter threshold is tried above k + kSlack).
-  static constexpr uint32_t kSlack = 8;
+  // Candidates screened in beyond the k needed before the threshold is tightened again.
+  static constexpr uint32_t kSlack = 6;
+  static constexpr int kMaxSteps = 6;
+  // Up to this many candidates are ordered by counting (all pairs); more by insertion.
+  static constexpr uint32_t kMaxRanked = 96;
 
   // The screening threshold for exact threshold t: every candidate with exact d2 <= t has a
   // float d2 <= screen(t). The float d2 rounds three times (squares, two sums) against once
@@ -133,24 +164,109 @@ class KnnBlockSearch {
     return c;
   }
 
-  // Sorts the candidates of exact d2 <= t into keys/pos; false when fewer than k qualify. The
-  // k best of the block are among them when at least k do.
-  bool select(float qx, float qy, float qz, const float* f2, float t, uint64_t* keys,
-              uint32_t* pos) {
+  // Exact d2, original index and sorted position of the candidates screened in under t, into
+  // sd_/sid_/spos_ (count returned; sd_ followed by 4 NaN).
+  uint32_t gather_screened(float qx, float qy, float qz, float t) {
     const float limit = screen(t);
-    const uint32_t n = padded_;
+    const float* f2 = f2_.data();
+    uint32_t* sel = sel_.data();
+    uint32_t c = 0;
+    // Compaction without branches.
+#if defined(__SSE2__)
+    // Four lanes at a time: the mask picks a row of lane numbers, stored whole (sel_ has room
+    // for 4 past the end); the count advances by the lanes kept.
+    const __m128 lim = _mm_set1_ps(limit);
+    for (uint32_t b = 0; b < padded_; b += 4) {
+      const int m = _mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(f2 + b), lim));
+      const __m128i lanes = _mm_load_si128(reinterpret_cast<const __m128i*>(kLanes[m]));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(sel + c),
+                       _mm_add_epi32(lanes, _mm_set1_epi32(static_cast<int>(b))));
+      c += static_cast<uint32_t>(kLaneCount[m]);
+    }
+#else
+    for (uint32_t b = 0; b < padded_; ++b) {
+      sel[c] = b;
+      c += f2[b] <= limit ? 1u : 0u;
+    }
+#endif
+    for (uint32_t u = 0; u < c; ++u) {
+      const uint32_t b = sel[u];
+      sd_[u] = point_d2(bx_[b], by_[b], bz_[b], qx, qy, qz);
+      sid_[u] = bindex_[b];
+      spos_[u] = bpos_[b];
+    }
+    for (uint32_t u = c; u < c + 4u; ++u) sd_[u] = __builtin_nanf("");  // rank sweeps read past c
+    return c;
+  }
+
+  // The k best of `count` screened candidates (count <= kMaxRanked) by counting, for each, the
+  // candidates of smaller d2: its place when no d2 ties with it. A tie among the k best (two
+  // candidates on one place) goes to select_sorted. False when fewer than k have d2 <= t.
+  bool select_ranked(float qx, float qy, float qz, float t, uint32_t count, uint64_t* keys,
+                     uint32_t* pos) {
+    const uint32_t c = gather_screened(qx, qy, qz, t);
+    (void)count;
+    const uint32_t k = static_cast<uint32_t>(k_);
+    const uint32_t padded = (c + 3u) & ~3u;
+    const float* sd = sd_;
+    uint64_t taken = 0;  // places filled, k <= 64
+    bool tie = false;
+    uint32_t rank[kMaxRanked + 4];
+#if defined(__SSE2__)
+    // Two candidates per sweep, sharing the loads; a true lane is -1.
+    for (uint32_t i = 0; i < c; i += 2) {
+      const __m128 d0 = _mm_set1_ps(sd[i]);
+      const __m128 d1 = _mm_set1_ps(sd[i + 1]);  // NaN padding past c: ranked, never used
+      __m128i a0 = _mm_setzero_si128();
+      __m128i a1 = _mm_setzero_si128();
+      for (uint32_t j = 0; j < padded; j += 4) {
+        const __m128 dj = _mm_load_ps(sd + j);
+        a0 = _mm_sub_epi32(a0, _mm_castps_si128(_mm_cmplt_ps(dj, d0)));
+        a1 = _mm_sub_epi32(a1, _mm_castps_si128(_mm_cmplt_ps(dj, d1)));
+      }
+      // Horizontal sums of both at once: lanes (a0 lo, a1 lo, a0 hi, a1 hi) pairwise.
+      const __m128i lo = _mm_unpacklo_epi32(a0, a1);
+      const __m128i hi = _mm_unpackhi_epi32(a0, a1);
+      const __m128i sum = _mm_add_epi32(lo, hi);  // (a0 01, a1 01, a0 23, a1 23)
+      const __m128i both = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4E));
+      rank[i] = static_cast<uint32_t>(_mm_cvtsi128_si32(both));
+      rank[i + 1] = static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(both, 0x55)));
+    }
+#else
+    for (uint32_t i = 0; i < c; ++i) {
+      uint32_t r = 0;
+      for (uint32_t j = 0; j < padded; ++j) r += sd[j] < sd[i] ? 1u : 0u;
+      rank[i] = r;
+    }
+#endif
+    for (uint32_t i = 0; i < c; ++i) {
+      const uint32_t r = rank[i];
+      if (r < k) {
+        const uint64_t bit = uint64_t{1} << r;
+        tie |= (taken & bit) != 0;
+        taken |= bit;
+        keys[r] = candidate_key(sd[i], sid_[i]);
+        pos[r] = spos_[i];
+      }
+    }
+    if (tie || c < k) return select_sorted_screened(c, t, keys, pos);
+    return float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32)) <= t;
+  }
+
+  // The same by insertion into a sorted buffer of k, for many candidates or ties.
+  bool select_sorted(float qx, float qy, float qz, float t, uint64_t* keys, uint32_t* pos) {
+    return select_sorted_screened(gather_screened(qx, qy, qz, t), t, keys, pos);
+  }
+
+  bool select_sorted_screened(uint32_t c, float t, uint64_t* keys, uint32_t* pos) {
     const int k = k_;
-    // Insertion into sorted local arrays; sk[0] is a sentinel below every key, which keeps the
-    // inner loop to one compare. Keys and positions move in separate arrays: a mixed-size
-    // struct would defeat store-to-load forwarding on every shift.
+    // sk[-1] is a sentinel below every key: one compare per step of the inner loop.
     uint64_t* sk = sorted_keys_ + 1;
     uint32_t* sp = sorted_pos_ + 1;
     int have = 0;
-    for (uint32_t b = 0; b < n; ++b) {
-      if (!(f2[b] <= limit)) continue;
-      const float d = point_d2(bx_[b], by_[b], bz_[b], qx, qy, qz);
-      if (!(d <= t)) continue;
-      const uint64_t key = candidate_key(d, bindex_[b]);
+    for (uint32_t u = 0; u < c; ++u) {
+      if (!(sd_[u] <= t)) continue;
+      const uint64_t key = candidate_key(sd_[u], sid_[u]);
       int j;
       if (have == k) {
         if (key >= sk[k - 1]) continue;
@@ -163,7 +279,7 @@ class KnnBlockSearch {
         sp[j] = sp[j - 1];
       }
       sk[j] = key;
-      sp[j] = bpos_[b];
+      sp[j] = spos_[u];
     }
     if (have < k) return false;
     for (int j = 0; j < k; ++j) {
@@ -173,13 +289,26 @@ class KnnBlockSearch {
     return true;
   }
 
+#if defined(__SSE2__)
+  // Lane numbers of the set bits of a 4-bit mask, in order, and their count.
+  alignas(16) static constexpr uint32_t kLanes[16][4] = {
+      {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0},
+      {1, 2, 0, 0}, {0, 1, 2, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0},
+      {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+  static constexpr uint8_t kLaneCount[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+#endif
+
   const GridView& g_;
   int k_;
-  int cx_ = 0, cy_ = 0;
+  int cx_ = 0, cy_ = 0, reach_ = 1;
   uint32_t n_ = 0, padded_ = 0;
   float threshold_ = kInfD2;
   std::vector<float> bx_, by_, bz_, f2_;
-  std::vector<uint32_t> bindex_, bpos_;
+  std::vector<uint32_t> bindex_, bpos_, sel_;
+  // The screened candidates (at most a block).
+  alignas(16) float sd_[kMaxBlock + 4];
+  uint32_t sid_[kMaxBlock + 4];
+  uint32_t spos_[kMaxBlock + 4];
   uint64_t sorted_keys_[kCapacityClasses[1] + 1] = {};  // [0]: the sentinel, 0
   uint32_t sorted_pos_[kCapacityClasses[1] + 1] = {};
 };
