@@ -123,6 +123,7 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
   for (size_t j = 0; j < columns; ++j) {
     const Feature f = o.features[j];
     P.ids[j] = static_cast<uint8_t>(f);
+    P.wanted |= 1u << static_cast<unsigned>(f);
     if (f == Feature::kNumPoints2m) {
       P.need_count = 1;
     } else if (f == Feature::kHeightAboveGround) {

@@ -17,6 +17,7 @@ namespace lidarhd::features::detail {
 
 using lidarhd::detail::GridView;
 
+static_assert(kFeatureCount <= 32, "KernelParams::wanted holds one bit per feature");
 constexpr int kNeighborCap = 64;  // features::kMaxNeighbors; the arrays below live per thread
 
 // Per-point status bits, summed on the host into the run summary.
@@ -53,6 +54,7 @@ struct KernelParams {
   int need_neighbors, need_count, need_ground, need_colour;
   int columns;
   uint8_t ids[kFeatureCount];  // Feature of each output column
+  uint32_t wanted;             // bit f set when Feature f is requested (skips unused libm calls)
   float* out32;                // column j of point i at [j * n + i]; one of out32 / out16 set
   uint16_t* out16;
   uint8_t* status;  // n entries
@@ -315,15 +317,19 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
   v[int(Feature::kPlanarity)] = planarity;
   v[int(Feature::kSphericity)] = d * inv_den;
   v[int(Feature::kAnisotropy)] = (a - d) * inv_den;
-  v[int(Feature::kOmnivariance)] = cbrtf(l1 * l2 * l3);
-  float entropy = 0.0f;
-  const float inv_sum = 1.0f / sum;
-  const float ls[3] = {l1, l2, l3};
-  for (int k = 0; k < 3; ++k) {
-    const float p = ls[k] * inv_sum;
-    if (p > 0.0f) entropy -= p * logf(p);  // 0 ln 0 = 0
+  if (P.wanted & (1u << int(Feature::kOmnivariance))) {
+    v[int(Feature::kOmnivariance)] = cbrtf(l1 * l2 * l3);
   }
-  v[int(Feature::kEigenentropy)] = entropy;
+  const float inv_sum = 1.0f / sum;
+  if (P.wanted & (1u << int(Feature::kEigenentropy))) {
+    float entropy = 0.0f;
+    const float ls[3] = {l1, l2, l3};
+    for (int k = 0; k < 3; ++k) {
+      const float p = ls[k] * inv_sum;
+      if (p > 0.0f) entropy -= p * logf(p);  // 0 ln 0 = 0
+    }
+    v[int(Feature::kEigenentropy)] = entropy;
+  }
   v[int(Feature::kChangeOfCurvature)] = l3 * inv_sum;
   v[int(Feature::kVerticality)] = 1.0f - nz;
   v[int(Feature::kHorizontality)] = nz;

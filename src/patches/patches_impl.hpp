@@ -19,6 +19,7 @@
 
 #include "core/device_buffer.hpp"
 #include "core/parallel_for.hpp"
+#include "core/rounded_math.hpp"
 #include "lidarhd/core/hd.hpp"
 
 namespace lidarhd::patches::detail {
@@ -102,15 +103,9 @@ LIDARHD_HD inline uint64_t permute(uint64_t j, uint64_t m, int bits, uint64_t ke
   return v;
 }
 
-// ---- exact float arithmetic (no contraction into FMA on the GPU) -----------------------------
-
-#if defined(__CUDA_ARCH__)
-LIDARHD_HD inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
-LIDARHD_HD inline double add_rn(double a, double b) { return __dadd_rn(a, b); }
-#else
-LIDARHD_HD inline double mul_rn(double a, double b) { return a * b; }
-LIDARHD_HD inline double add_rn(double a, double b) { return a + b; }
-#endif
+// Exact float arithmetic (no contraction into FMA on the GPU): core/rounded_math.hpp.
+using lidarhd::detail::add_rn;
+using lidarhd::detail::mul_rn;
 
 // ---- the grid --------------------------------------------------------------------------------
 

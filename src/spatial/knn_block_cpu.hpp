@@ -105,26 +105,31 @@ class KnnBlockSearch {
     const float qx = g_.x[p], qy = g_.y[p], qz = g_.z[p];
     const uint32_t n = padded_;
     const uint32_t k = static_cast<uint32_t>(k_);
-    // Screening distances in float (vectorised): within a few ulps of the exact d2.
-    float* f2 = f2_.data();
-    {
-      const float* bx = bx_.data();
-      const float* by = by_.data();
-      const float* bz = bz_.data();
-      for (uint32_t b = 0; b < n; ++b) {
-        const float dx = bx[b] - qx, dy = by[b] - qy, dz = bz[b] - qz;
-        f2[b] = dx * dx + dy * dy + dz * dz;
-      }
-    }
     // A threshold t that at least k candidates pass, with as few extra as a handful of counts
     // find: the previous query's k-th d2 with a margin, then secant steps (in a planar
     // neighbourhood the count grows like t) or doubling.
     float t = threshold_;
+    // Screening distances in float (vectorised): within a few ulps of the exact d2. The first
+    // count comes with them.
+    float* f2 = f2_.data();
+    uint32_t first = 0;
+    {
+      const float* bx = bx_.data();
+      const float* by = by_.data();
+      const float* bz = bz_.data();
+      const float limit = screen(t);
+      for (uint32_t b = 0; b < n; ++b) {
+        const float dx = bx[b] - qx, dy = by[b] - qy, dz = bz[b] - qz;
+        const float d = dx * dx + dy * dy + dz * dz;
+        f2[b] = d;
+        first += d <= limit ? 1u : 0u;
+      }
+    }
     float lo = -1.0f;   // largest t seen that fewer than k pass
     float hi = kInfD2;  // smallest t seen that at least k pass, and its count
     uint32_t hi_count = n_;
     for (int step = 0; step < kMaxSteps; ++step) {
-      const uint32_t c = count_below(f2, n, screen(t));
+      const uint32_t c = step == 0 ? first : count_below(f2, n, screen(t));
       if (c >= k) {
         hi = t;
         hi_count = c;

@@ -22,35 +22,14 @@
 #include "lidarhd/io/reader.hpp"
 #include "lidarhd/patches/dataset.hpp"
 #include "lidarhd/patches/labels.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace lidarhd::patches;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("lidarhd_dataset_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path dir_;
-};
+using lidarhd::test::TempDir;
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -14,6 +14,7 @@
 #include "lidarhd/io/reader.hpp"
 #include "lidarhd/pipeline/process.hpp"
 #include "real_files.hpp"
+#include "temp_dir.hpp"
 
 namespace lidarhd::pipeline {
 namespace {
@@ -26,10 +27,7 @@ std::string tmp(const std::string& name) {
   return p;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using lidarhd::test::slurp;
 
 TEST(Config, LayersApplyInOrder) {
   const std::string file = tmp("config.yaml");

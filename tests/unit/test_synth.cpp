@@ -23,6 +23,7 @@
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/io/reader.hpp"
 #include "lidarhd/synth/scene.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -33,16 +34,8 @@ using io::detail::i32_at;
 
 class SynthTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lidarhd_synth_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_ / name; }
+  lidarhd::test::TempDir dir_{"lidarhd_synth"};
 };
 
 synth::SceneOptions small(uint64_t seed = 7, double size = 100) {

@@ -22,6 +22,7 @@
 #include "lidarhd/synth/ortho.hpp"
 #include "lidarhd/synth/scene.hpp"
 #include "synth/scene_impl.hpp"
+#include "temp_dir.hpp"
 
 #if defined(LIDARHD_WITH_GDAL)
 #include <cpl_string.h>
@@ -173,22 +174,11 @@ TEST(SynthOrtho, BadResolutionsAreRefused) {
 
 class SynthOrthoFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lidarhd_ortho_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_ / name; }
+  lidarhd::test::TempDir dir_{"lidarhd_ortho"};
 };
 
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+using lidarhd::test::slurp;
 
 TEST_F(SynthOrthoFile, GeoTiffReadsBackWithGdal) {
   const synth::Scene scene = synth::build_scene(small(3, 120));
@@ -199,11 +189,11 @@ TEST_F(SynthOrthoFile, GeoTiffReadsBackWithGdal) {
   EXPECT_GT(synth::write_ortho_geotiff(photo.rgb, synth::OrthoKind::kRgb, rgb, 2), 0u);
   synth::write_ortho_geotiff(photo.irc, synth::OrthoKind::kIrc, irc, 1);
   size_t entries = 0;
-  for (const auto& e : fs::directory_iterator(dir_)) {
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
     (void)e;
     ++entries;
   }
-  EXPECT_EQ(entries, 2u) << "a temporary or side file was left in " << dir_;
+  EXPECT_EQ(entries, 2u) << "a temporary or side file was left in " << dir_.path();
 
   GDALAllRegister();
   for (const auto& [file, im] : {std::pair{rgb, &photo.rgb}, std::pair{irc, &photo.irc}}) {

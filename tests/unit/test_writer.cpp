@@ -24,6 +24,7 @@
 #include "lidarhd/io/reader.hpp"
 #include "lidarhd/io/writer.hpp"
 #include "real_files.hpp"
+#include "temp_dir.hpp"
 #include "util/sha256.hpp"
 
 namespace {
@@ -34,30 +35,8 @@ using namespace lidarhd::io;
 using lidarhd::test::data_dir;
 using lidarhd::test::kRealFiles;
 using lidarhd::test::RealFileInfo;
+using lidarhd::test::TempDir;
 
-// A fresh folder per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("lidarhd_writer_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
-    return names;
-  }
-
- private:
-  fs::path dir_;
-};
 
 std::string file_sha(const std::string& path, unsigned threads = 1) {
   return records_sha256(path, threads);
