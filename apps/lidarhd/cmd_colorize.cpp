@@ -139,7 +139,9 @@ void register_colorize(CLI::App& app) {
   cmd->add_option("--raster-crs", c->o.raster_crs,
                   "The rasters' CRS when they have none or only a user-defined one");
   cmd->add_option("--device", c->device, "cpu (default), cuda or cuda:N");
-  cmd->add_option("--threads", c->threads, "LAZ decoding/encoding threads (default: all cores)")
+  cmd->add_option("--threads", c->threads,
+                  "LAZ decoding/encoding threads (default: all cores; sampling uses OpenMP: "
+                  "OMP_NUM_THREADS)")
       ->check(CLI::Range(0u, 1024u));
   cmd->add_option("--cache", c->cache_dir, "Disk cache of WMS images (reused by later runs)");
   cmd->add_flag("--offline", c->offline, "WMS: use only the disk cache, never the network");

@@ -40,7 +40,8 @@ void knn_columns(const KernelParams& P, lidarhd::detail::KnnBlockSearch& search,
           gy[j] = g.y[pos[j]];
           gz[j] = g.z[pos[j]];
         }
-        const float last = lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
+        const float last =
+            lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
         shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
       } else {
         neighborhood_values(P, qx, qy, qz, v, status);
@@ -63,10 +64,11 @@ void compute_features_cpu(const KernelParams& P, unsigned threads) {
   if (P.need_neighbors && P.mode == kModeKnn && P.cap <= kNeighborCap) {
     constexpr int64_t kCellsPerTask = 64;
     const int64_t cells = static_cast<int64_t>(P.grid.nx) * static_cast<int64_t>(P.grid.ny);
-    lidarhd::detail::parallel_for_cpu((cells + kCellsPerTask - 1) / kCellsPerTask, [&P, cells](int64_t t) {
-      lidarhd::detail::KnnBlockSearch search(P.grid, P.cap);
-      knn_columns(P, search, t * kCellsPerTask, std::min(cells, (t + 1) * kCellsPerTask));
-    });
+    lidarhd::detail::parallel_for_cpu(
+        (cells + kCellsPerTask - 1) / kCellsPerTask, [&P, cells](int64_t t) {
+          lidarhd::detail::KnnBlockSearch search(P.grid, P.cap);
+          knn_columns(P, search, t * kCellsPerTask, std::min(cells, (t + 1) * kCellsPerTask));
+        });
   } else {
     lidarhd::detail::parallel_for_cpu(
         static_cast<int64_t>(P.n), [&P](int64_t p) { feature_point(P, static_cast<uint32_t>(p)); });

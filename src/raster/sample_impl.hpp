@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/rounded_math.hpp"
 #include "lidarhd/core/hd.hpp"
 
 namespace lidarhd::raster::detail {
@@ -44,13 +45,8 @@ struct SampleOut {
   float fill = 0;           // value given to outside/NoData points
 };
 
-#if defined(__CUDA_ARCH__)
-LIDARHD_HD inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
-LIDARHD_HD inline double add_rn(double a, double b) { return __dadd_rn(a, b); }
-#else
-LIDARHD_HD inline double mul_rn(double a, double b) { return a * b; }
-LIDARHD_HD inline double add_rn(double a, double b) { return a + b; }
-#endif
+using lidarhd::detail::add_rn;  // core/rounded_math.hpp: no FMA contraction on the GPU
+using lidarhd::detail::mul_rn;
 
 // Block index and offset in the block of a pixel coordinate v >= 0. Block sizes are usually
 // powers of two: shift and mask then give the same values as / and % without a 64-bit
@@ -97,7 +93,7 @@ LIDARHD_HD inline void sample_nearest(const WindowView& w, double x, double y, i
   if (!(std::fabs(fc) < kMaxPixelIndex && std::fabs(fr) < kMaxPixelIndex)) {
     return sample_fill(out, i, kSampleOutside);
   }
-  // Window pixel; window_pixel rejects those before the window.
+  // Relative to the window; window_pixel rejects pixels before or beyond it.
   const int64_t col = static_cast<int64_t>(fc) - w.col0, row = static_cast<int64_t>(fr) - w.row0;
   const uint8_t* px = window_pixel(w, col, row);
   if (!px) {

@@ -138,6 +138,7 @@ void query_cpu_with(const GridView& g, const QueryBatch& q, uint32_t* idx, float
 void query_cpu(const GridView& g, const QueryBatch& q, uint32_t* idx, float* d2,
                uint32_t* counts) {
   static_assert(kCapacityClasses[3] == 1024, "one branch per capacity class");
+  // k nearest of the own points (knn; radius and hybrid have a finite limit): by columns.
   if (!q.qx && !counts && q.limit == kInfD2 && q.cap <= kCapacityClasses[1]) {
     knn_own_blocks(g, q.cap, idx, d2);
     return;

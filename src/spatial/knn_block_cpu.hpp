@@ -1,20 +1,27 @@
 // k nearest neighbours of the cloud's own points on the CPU, a column at a time (CPU only; the
-// CUDA kernels query point by point with grid_search).
+// CUDA kernels query point by point with grid_search, and so does this for the points it
+// cannot settle).
 //
-// The queries of one column share their candidates: the points of the 3 x 3 columns around it,
-// which are three contiguous runs of the sorted points (columns are row-major). They are copied
-// once per column into a small structure of arrays; each query then computes every candidate's
-// d2 in a loop free of branches (point_d2, the shared formula), keeps those at or below a
-// threshold guessed from the previous query (retrying with a larger one when fewer than k
-// pass), and sorts the survivors by (d2, original index) into a buffer of k.
+// The queries of one column share their candidates: the points of the (2 reach + 1)^2 columns
+// around it (reach 1 to 3, from the previous query's k-th distance), which are contiguous runs
+// of the sorted points (columns are row-major). They are copied once per column into a small
+// structure of arrays. Each query then
+//   1. computes a screening d2 of every candidate in float, vectorised, and counts those under
+//      a threshold guessed from the previous query, refined by a few counts until k to k + 4
+//      pass (the branchy insertion of a per-point search was its main cost: mispredictions);
+//   2. compacts the screened candidates without branches and computes their exact d2 with
+//      point_d2, the formula shared with grid_search and the GPU;
+//   3. orders them by counting, for each, the candidates of smaller exact d2 (all pairs, four
+//      lanes at a time), ties in d2 going to an insertion sort by (d2, original index).
 //
-// Exactness: the result is the k best of the block. It is the answer when every point outside
-// the block, that is in a column at Chebyshev distance >= 2, has a computed d2 strictly above
-// the k-th d2 (rings_beyond, the test grid_search itself stops on); otherwise (sparse or tall
+// Exactness: every candidate whose exact d2 is <= the threshold t is screened in (the float d2
+// is within a few ulps of the exact one, and screen() widens t by more). When at least k
+// screened candidates have exact d2 <= t, the k best of the block all do, so they are the k
+// best of the screened ones. The k best of the block are the answer when every point outside
+// it, in a column at Chebyshev distance > reach, has a computed d2 strictly above the k-th d2
+// (rings_beyond, the test grid_search itself stops on); otherwise (sparse or tall
 // neighbourhoods, fewer than k points in the block) the query falls back to grid_search.
-// Threshold guesses only decide which candidates are sorted: the k best always pass one (at
-// least k candidates pass it, so the k-th best is at or below it). Results are therefore the
-// same bits as grid_search's on every point.
+// Results are therefore the same bits as grid_search's on every point.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +44,8 @@ class KnnBlockSearch {
 
   KnnBlockSearch(const GridView& g, int k) : g_(g), k_(k) {}
 
-  // Copies the block of column `cell` (3 x 3 columns, clamped to the grid); false when the
-  // column's queries should go point by point.
+  // Copies the block of column `cell` ((2 reach + 1)^2 columns, clamped to the grid); false
+  // when the column's queries should go point by point.
   bool set_cell(uint32_t cell) {
     cx_ = static_cast<int>(cell % static_cast<uint32_t>(g_.nx));
     cy_ = static_cast<int>(cell / static_cast<uint32_t>(g_.nx));
@@ -143,7 +150,7 @@ class KnnBlockSearch {
       if (!(t > lo && t < hi)) t = hi < kInfD2 ? lo + 0.5f * (hi - lo) : hi;
       if (!(t > lo && t < hi)) break;  // no float left between them (ties)
     }
-    const bool ok = hi_count <= kMaxRanked ? select_ranked(qx, qy, qz, hi, hi_count, keys, pos)
+    const bool ok = hi_count <= kMaxRanked ? select_ranked(qx, qy, qz, hi, keys, pos)
                                            : select_sorted(qx, qy, qz, hi, keys, pos);
     if (!ok) return false;
     const float kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
@@ -153,7 +160,7 @@ class KnnBlockSearch {
 
  private:
   // Candidates screened in beyond the k needed before the threshold is tightened again.
-  static constexpr uint32_t kSlack = 6;
+  static constexpr uint32_t kSlack = 4;
   static constexpr int kMaxSteps = 6;
   // Up to this many candidates are ordered by counting (all pairs); more by insertion.
   static constexpr uint32_t kMaxRanked = 96;
@@ -204,13 +211,12 @@ class KnnBlockSearch {
     return c;
   }
 
-  // The k best of `count` screened candidates (count <= kMaxRanked) by counting, for each, the
-  // candidates of smaller d2: its place when no d2 ties with it. A tie among the k best (two
-  // candidates on one place) goes to select_sorted. False when fewer than k have d2 <= t.
-  bool select_ranked(float qx, float qy, float qz, float t, uint32_t count, uint64_t* keys,
-                     uint32_t* pos) {
+  // The k best of the candidates screened in under t (at most kMaxRanked) by counting, for
+  // each, the candidates of smaller d2: its place when no d2 ties with it. A tie among the k
+  // best (two candidates on one place) goes to select_sorted. False when fewer than k have
+  // d2 <= t.
+  bool select_ranked(float qx, float qy, float qz, float t, uint64_t* keys, uint32_t* pos) {
     const uint32_t c = gather_screened(qx, qy, qz, t);
-    (void)count;
     const uint32_t k = static_cast<uint32_t>(k_);
     const uint32_t padded = (c + 3u) & ~3u;
     const float* sd = sd_;

@@ -27,6 +27,8 @@ class FakeSource : public RasterSource {
     grid_.x0 = 1000.0, grid_.y0 = 2000.0, grid_.res_x = 0.5, grid_.res_y = 0.25;
     grid_.width = 10, grid_.height = 7, grid_.bounded = bounded;
   }
+  // An IGN-like grid: 0.2 m pixels (not a binary fraction) from a corner at ...9.8 m.
+  FakeSource(const PixelGrid& grid, int block) : grid_(grid), block_(block) {}
   std::string describe() const override { return "fake"; }
   std::string cache_key() const override { return "fake" + std::to_string(grid_.bounded); }
   const PixelGrid& grid() const override { return grid_; }
@@ -164,6 +166,27 @@ TEST_P(SampleTest, MatchesTheCpuBitForBit) {
 }
 
 LIDARHD_DEVICE_TESTS(SampleTest);
+
+TEST_P(SampleTest, PixelEdgesDoNotDependOnTheWindow) {
+  // Regression: pixels were once measured from the window's corner, so a point exactly on a
+  // 0.2 m line could get the neighbouring pixel depending on which blocks its batch needed.
+  PixelGrid g;
+  g.x0 = 770549.8, g.y0 = 6277600.2, g.res_x = 0.2, g.res_y = 0.2;
+  g.width = g.height = 1000;
+  FakeSource src(g, 16);
+  Sampler sampler(device_);
+  std::vector<double> x, y;
+  for (int i = 0; i < 120; ++i) x.push_back(770550.0 + 0.2 * i), y.push_back(6277590.0 - 0.2 * i);
+  const Samples all = run(src, sampler, x, y, SampleMethod::kNearest);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto col = static_cast<int64_t>(std::floor((x[i] - g.x0) / g.res_x));
+    const auto row = static_cast<int64_t>(std::floor((g.y0 - y[i]) / g.res_y));
+    ASSERT_EQ(all.values[i * 3], FakeSource::nodata(col, row) ? -1.0f : pattern(col, row, 0)) << i;
+    // The same point alone: a window of one block, far from block 0.
+    const Samples one = run(src, sampler, {x[i]}, {y[i]}, SampleMethod::kNearest);
+    ASSERT_EQ(one.values[0], all.values[i * 3]) << i;
+  }
+}
 
 TEST(WindowPlan, ReadsOnlyTheBlocksPointsFallIn) {
   FakeSource src(false);
