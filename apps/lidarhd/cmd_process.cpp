@@ -92,7 +92,9 @@ void run(const ProcessCli& c) { not_built(c); }
 void add_config_options(CLI::App* cmd, ProcessCli& c) {
   cmd->add_option("--config", c.config, "YAML configuration file (lidarhd config show prints one)");
   cmd->add_option("--preset", c.preset, "Named preset: minimal, lod2 (default), lod3, full, asprs");
-  cmd->add_option("--set", c.sets, "Override one key, e.g. --set patches.size=100 (repeatable)");
+  // One value per --set (repeatable), so a following input file is not taken for a setting.
+  cmd->add_option("--set", c.sets, "Override one key, e.g. --set patches.size=100 (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--device,--devices", c.device,
                   "Workers: cpu (default), cpu:N (N CPU workers), cuda:N, a list cuda:0,cuda:1, "
                   "or all (every GPU); = --set device=...");
