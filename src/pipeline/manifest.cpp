@@ -6,7 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <cctype>
 #include <sstream>
 
 #include "io/atomic_file.hpp"
@@ -84,19 +84,32 @@ bool running(long pid) {
   return !(paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z');
 }
 
+// The writer's pid in a temporary name ".<name>.tmp-<pid>-<hex>", or -1 for other names.
+long temporary_pid(const std::string& name) {
+  const size_t at = name.rfind(".tmp-");
+  if (name.size() < 2 || name[0] != '.' || at == std::string::npos || at < 2) return -1;
+  const size_t dash = name.find('-', at + 5);
+  if (dash == std::string::npos || dash == at + 5 || dash - at - 5 > 9 || dash + 1 == name.size()) return -1;
+  for (size_t i = at + 5; i < dash; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return -1;
+  }
+  for (size_t i = dash + 1; i < name.size(); ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(name[i]))) return -1;
+  }
+  return std::stol(name.substr(at + 5, dash - at - 5));
+}
+
 }  // namespace
 
 size_t remove_stale_temporaries(const std::string& folder) {
-  static const std::regex pattern(R"(^\..+\.tmp-(\d+)-[0-9a-f]+$)");
   size_t removed = 0;
   std::error_code ec;
   if (!fs::is_directory(folder, ec)) return 0;
   for (auto it = fs::recursive_directory_iterator(folder, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    std::smatch m;
-    const std::string name = it->path().filename().string();
-    if (!it->is_regular_file(ec) || !std::regex_match(name, m, pattern)) continue;
-    if (!running(std::stol(m[1].str()))) {
+    const long pid = temporary_pid(it->path().filename().string());
+    if (pid < 0 || !it->is_regular_file(ec)) continue;
+    if (!running(pid)) {
       fs::remove(it->path(), ec);
       removed += ec ? 0 : 1;
     }
