@@ -62,6 +62,25 @@ void point_blocks(const PixelGrid& g, const BlockDiv& floor_div, SampleMethod me
     for (int i = 0; i < (bx[1] != bx[0] ? 2 : 1); ++i) f(bx[i], by[j]);
 }
 
+// Marks, in a row-major map of nx x ny blocks starting at block (x0, y0), the blocks points need.
+std::vector<uint8_t> mark_blocks(const PixelGrid& g, const BlockDiv& floor_div, SampleMethod method,
+                                 const double* x, const double* y, int64_t count, int64_t x0,
+                                 int64_t y0, int64_t nx, int64_t ny) {
+  std::vector<uint8_t> used(static_cast<size_t>(nx * ny), 0);
+  uint8_t* mark = used.data();
+#if defined(_OPENMP)
+#pragma omp parallel for
+#endif
+  for (int64_t i = 0; i < count; ++i) {
+    point_blocks(g, floor_div, method, x[i], y[i], [&](int64_t bx, int64_t by) {
+      if (bx < x0 || bx >= x0 + nx || by < y0 || by >= y0 + ny) return;
+      // Several threads may store the same 1: atomic so that it is not a data race.
+      __atomic_store_n(&mark[(by - y0) * nx + (bx - x0)], uint8_t{1}, __ATOMIC_RELAXED);
+    });
+  }
+  return used;
+}
+
 // A bounded raster of at most this many blocks is planned in one pass over the points, with a
 // map of all its blocks (1 MiB at most) instead of a first pass that finds the window.
 constexpr int64_t kOnePassBlocks = int64_t(1) << 20;
@@ -69,18 +88,8 @@ constexpr int64_t kOnePassBlocks = int64_t(1) << 20;
 WindowPlan plan_one_pass(const PixelGrid& g, const BlockDiv& floor_div, SampleMethod method,
                          const double* x, const double* y, int64_t count, int64_t blocks_x,
                          int64_t blocks_y) {
-  std::vector<uint8_t> used(static_cast<size_t>(blocks_x * blocks_y), 0);
-  uint8_t* mark = used.data();
-#if defined(_OPENMP)
-#pragma omp parallel for
-#endif
-  for (int64_t i = 0; i < count; ++i) {
-    point_blocks(g, floor_div, method, x[i], y[i], [&](int64_t bx, int64_t by) {
-      if (bx < 0 || bx >= blocks_x || by < 0 || by >= blocks_y) return;
-      // Several threads may store the same 1: atomic so that it is not a data race.
-      __atomic_store_n(&mark[by * blocks_x + bx], uint8_t{1}, __ATOMIC_RELAXED);
-    });
-  }
+  const std::vector<uint8_t> used =
+      mark_blocks(g, floor_div, method, x, y, count, 0, 0, blocks_x, blocks_y);
   int64_t min_x = blocks_x, min_y = blocks_y, max_x = -1, max_y = -1;
   for (int64_t by = 0; by < blocks_y; ++by) {
     for (int64_t bx = 0; bx < blocks_x; ++bx) {
@@ -146,18 +155,8 @@ WindowPlan plan_window(const RasterSource& source, const double* x, const double
   }
   plan.bx0 = min_x, plan.by0 = min_y;
   plan.nbx = static_cast<int>(nbx), plan.nby = static_cast<int>(nby);
-  std::vector<uint8_t> used(static_cast<size_t>(nbx * nby), 0);
-  uint8_t* mark = used.data();
-#if defined(_OPENMP)
-#pragma omp parallel for
-#endif
-  for (int64_t i = 0; i < count; ++i) {
-    point_blocks(g, floor_div, method, x[i], y[i], [&](int64_t bx, int64_t by) {
-      if (bx < min_x || bx > max_x || by < min_y || by > max_y) return;
-      // Several threads may store the same 1: atomic so that it is not a data race.
-      __atomic_store_n(&mark[(by - min_y) * nbx + (bx - min_x)], uint8_t{1}, __ATOMIC_RELAXED);
-    });
-  }
+  const std::vector<uint8_t> used =
+      mark_blocks(g, floor_div, method, x, y, count, min_x, min_y, nbx, nby);
   for (size_t s = 0; s < used.size(); ++s) {
     if (!used[s]) continue;
     const auto slot = static_cast<int64_t>(s);
