@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
+#include <mutex>
 
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/io/point_table.hpp"
@@ -50,6 +52,31 @@ Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) 
     }
   }
   return halo;
+}
+
+// X, Y, Z and classification straight from LAS records (the fields every point format starts
+// with), without building the whole point table.
+Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n) {
+  const uint32_t len = info.header.record_length;
+  const auto& sc = info.header.scale;
+  const auto& of = info.header.offset;
+  const bool extended = info.header.point_format >= 6;
+  Cloud c;
+  c.x.resize(n), c.y.resize(n), c.z.resize(n), c.cls.resize(n);
+#if defined(_OPENMP)
+#pragma omp parallel for
+#endif
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+    const uint8_t* r = records + uint64_t(i) * len;
+    int32_t xyz[3];
+    std::memcpy(xyz, r, sizeof xyz);  // little-endian, as the rest of io/
+    c.x[size_t(i)] = xyz[0] * sc[0] + of[0];
+    c.y[size_t(i)] = xyz[1] * sc[1] + of[1];
+    c.z[size_t(i)] = xyz[2] * sc[2] + of[2];
+    // PDRF 6-10: a byte of its own; 0-5: the low 5 bits of byte 15 (LAS 1.4 section 2.6).
+    c.cls[size_t(i)] = extended ? r[16] : uint8_t(r[15] & 0x1F);
+  }
+  return c;
 }
 
 bool is_colour_field(features::Feature f) {
@@ -111,28 +138,45 @@ void write_enriched(const std::string& path, const io::LasFileInfo& info,
   const uint32_t in_len = info.header.record_length, out_len = writer.record_length();
   constexpr uint64_t kBatch = uint64_t(1) << 18;
   std::vector<uint8_t> out;
-  std::vector<float> column;
+  std::exception_ptr error;
+  std::mutex error_mutex;
   for (uint64_t first = 0; first < n; first += kBatch) {
     const uint64_t count = std::min(kBatch, n - first);
     out.assign(count * out_len, 0);
-    convert.convert(records.data() + first * in_len, count, out.data(), first);
-    for (uint64_t i = 0; i < count; ++i) {
-      uint8_t* r = out.data() + i * out_len;
-      const uint64_t p = first + i;
-      auto put = [&](int32_t at, float v) {
-        const uint16_t u = raster::las_colour_value(v);
-        std::memcpy(r + at, &u, 2);  // LAS is little-endian, as every host this builds for
-      };
-      if (!colours.rgb.empty()) {
-        for (int b = 0; b < 3; ++b) put(layout.rgb + 2 * b, colours.rgb[p * 3 + size_t(b)]);
+    // Record assembly is the serial part of writing: spread over the encoder's threads in slices.
+    constexpr int64_t kSlice = 16384;
+    const int64_t slices = static_cast<int64_t>((count + kSlice - 1) / kSlice);
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(static_cast<int>(threads))
+#endif
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      const uint64_t lo = uint64_t(sl) * kSlice, hi = std::min<uint64_t>(count, lo + kSlice);
+      try {  // an exception must not leave an OpenMP region
+        convert.convert(records.data() + (first + lo) * in_len, hi - lo, out.data() + lo * out_len, first + lo);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        continue;
       }
-      if (!colours.nir.empty()) put(layout.nir, colours.nir[p]);
-      for (const auto& [j, d] : dims) {
-        const float v = ft.value(size_t(j), p);
-        std::memcpy(r + d.offset, &v, sizeof v);
+      for (uint64_t i = lo; i < hi; ++i) {
+        uint8_t* r = out.data() + i * out_len;
+        const uint64_t p = first + i;
+        auto put = [&](int32_t at, float v) {
+          const uint16_t u = raster::las_colour_value(v);
+          std::memcpy(r + at, &u, 2);  // LAS is little-endian, as every host this builds for
+        };
+        if (!colours.rgb.empty()) {
+          for (int b = 0; b < 3; ++b) put(layout.rgb + 2 * b, colours.rgb[p * 3 + size_t(b)]);
+        }
+        if (!colours.nir.empty()) put(layout.nir, colours.nir[p]);
+        for (const auto& [j, d] : dims) {
+          const float v = ft.value(size_t(j), p);
+          std::memcpy(r + d.offset, &v, sizeof v);
+        }
+        r[label.offset] = labels[p];
       }
-      r[label.offset] = labels[p];
     }
+    if (error) std::rethrow_exception(error);
     writer.write_records(out.data(), count);
   }
   writer.close();
@@ -164,7 +208,7 @@ patches::PatchOptions patch_options(const RunContext& ctx) {
 void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
                    const std::vector<patches::Patch>& list, const Cloud& cloud,
                    const raster::ColorSamples& colours, const features::FeatureTable& ft,
-                   const std::vector<uint8_t>& labels) {
+                   const std::vector<uint8_t>& labels, unsigned threads) {
   const std::string format = ctx.config.patches.format;
   const fs::path root(ctx.output);
   const std::string folder = patch_folder(r.split, tile.name);
@@ -181,10 +225,11 @@ void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
   std::unique_ptr<patches::Hdf5TileWriter> h5;
   const std::string h5_rel = folder + ".h5";
   if (format == "hdf5") h5 = std::make_unique<patches::Hdf5TileWriter>((root / h5_rel).string());
-  int64_t index = -1;
-  for (size_t k = 0; k < list.size(); ++k) {
+  // patch_index counts original patches; augmented copies share their original's index.
+  std::vector<int64_t> index(list.size());
+  for (size_t k = 0, i = 0; k < list.size(); ++k) index[k] = list[k].augmentation == 0 ? int64_t(i++) : index[k - 1];
+  auto record = [&](size_t k) {
     const patches::Patch& p = list[k];
-    if (p.augmentation == 0) ++index;
     patches::PatchRecord rec;
     const size_t m = p.indices.size();
     rec.points = p.xyz;
@@ -216,26 +261,44 @@ void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
     rec.scale = p.scale;
     rec.bounds = p.bounds;
     rec.tile = tile.name;
-    rec.patch_index = index;
+    rec.patch_index = index[k];
     rec.augmentation = p.augmentation;
-    char stem[64];
-    std::snprintf(stem, sizeof stem, "_p%06lld", static_cast<long long>(index));
-    std::string name = tile.name + stem + (p.augmentation ? "_aug" + std::to_string(p.augmentation) : "");
-    if (format == "npz") {
-      const std::string rel = folder + "/" + name + ".npz";
-      patches::write_npz((root / rel).string(), rec);
-      r.outputs.push_back(rel);
-    } else if (format == "laz") {
-      const std::string rel = folder + "/" + name + ".laz";
-      patches::write_patch_laz((root / rel).string(), rec);
-      r.outputs.push_back(rel);
-    } else {
-      h5->add(rec);
-    }
-  }
+    return rec;
+  };
   if (h5) {
+    for (size_t k = 0; k < list.size(); ++k) h5->add(record(k));  // one HDF5 file: in order
     h5->close();
     r.outputs.push_back(h5_rel);
+  } else {
+    // NPZ / LAZ patches are independent files: written in parallel, listed in patch order.
+    std::vector<std::string> rel(list.size());
+    for (size_t k = 0; k < list.size(); ++k) {
+      char stem[64];
+      std::snprintf(stem, sizeof stem, "_p%06lld", static_cast<long long>(index[k]));
+      const int aug = list[k].augmentation;
+      rel[k] = folder + "/" + tile.name + stem + (aug ? "_aug" + std::to_string(aug) : "") + "." + format;
+    }
+    std::exception_ptr error;
+    std::mutex error_mutex;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic) num_threads(static_cast<int>(threads))
+#endif
+    for (int64_t k = 0; k < static_cast<int64_t>(list.size()); ++k) {
+      try {
+        const patches::PatchRecord rec = record(size_t(k));
+        const std::string path = (root / rel[size_t(k)]).string();
+        if (format == "npz") {
+          patches::write_npz(path, rec);
+        } else {
+          patches::write_patch_laz(path, rec);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    r.outputs.insert(r.outputs.end(), rel.begin(), rel.end());
   }
   r.patches = list.size();
 }
@@ -260,9 +323,7 @@ LoadedTile load_tile(const TileInput& tile, const RunContext& ctx) {
     l.info = reader.info();
     l.records = reader.read_all_records();
     const uint64_t n = l.info.header.record_length ? l.records.size() / l.info.header.record_length : 0;
-    const io::PointTable table = io::records_to_table(l.info, l.records.data(), n);
-    const uint8_t* cls = classification_of(table, tile.path);
-    for (uint64_t i = 0; i < n; ++i) l.cloud.add(table.x(i), table.y(i), table.z(i), cls[i]);
+    l.cloud = cloud_of(l.info, l.records.data(), n);
     l.halo = load_halo(tile, ctx, threads);
   } catch (...) {
     l.error = std::current_exception();
@@ -358,24 +419,35 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
   const std::string mode = ctx.config.mode;
   r.split = patches::split_for_tile(tile.name, ctx.config.seed, ctx.config.split.train,
                                     ctx.config.split.val);
+  // The enriched LAZ is written on its own thread while patches are cut and written: its record
+  // assembly is serial, so the two stages fill each other's idle cores.
+  std::future<double> enriched;
   if (mode == "enriched" || mode == "both") {
-    t = Clock::now();
     const std::string rel = enriched_path(tile.name);
     fs::create_directories(fs::path(ctx.output) / "enriched");
-    write_enriched((fs::path(ctx.output) / rel).string(), info, records, colours, ft, labels, ctx,
-                   threads);
+    const std::string path = (fs::path(ctx.output) / rel).string();
+    enriched = std::async(std::launch::async, [&, path] {
+      const auto w = Clock::now();
+      write_enriched(path, info, records, colours, ft, labels, ctx, threads);
+      return since(w);
+    });
     r.outputs.push_back(rel);
-    r.seconds_write += since(t);
   }
-  if (mode == "patches" || mode == "both") {
-    t = Clock::now();
-    const std::vector<patches::Patch> list =
-        patches::extract_patches(cloud.x.data(), cloud.y.data(), cloud.z.data(), n, patch_options(ctx));
-    r.seconds_patches = since(t);
-    t = Clock::now();
-    write_patches(tile, ctx, r, list, cloud, colours, ft, labels);
-    r.seconds_write += since(t);
+  try {
+    if (mode == "patches" || mode == "both") {
+      t = Clock::now();
+      const std::vector<patches::Patch> list = patches::extract_patches(
+          cloud.x.data(), cloud.y.data(), cloud.z.data(), n, patch_options(ctx));
+      r.seconds_patches = since(t);
+      t = Clock::now();
+      write_patches(tile, ctx, r, list, cloud, colours, ft, labels, threads);
+      r.seconds_write += since(t);
+    }
+  } catch (...) {
+    if (enriched.valid()) enriched.wait();  // it reads this function's data
+    throw;
   }
+  if (enriched.valid()) r.seconds_write += enriched.get();
   r.status = "done";
   r.seconds_total = since(start) + loaded.seconds;
   return r;
