@@ -23,37 +23,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-const uint8_t* classification_of(const io::PointTable& t, const std::string& file) {
-  if (!t.has("classification")) throw FormatError("process", file + ": no classification column");
-  return t.column("classification").data<uint8_t>();
-}
-
-// Points of the other tiles within `halo` metres of the tile's bounds, in tile-list order (so a
-// merged cloud built in that order breaks distance ties the same way).
-Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) {
-  Cloud halo;
-  const double h = ctx.config.halo;
-  if (h <= 0) return halo;
-  const double x0 = tile.min[0] - h, x1 = tile.max[0] + h, y0 = tile.min[1] - h, y1 = tile.max[1] + h;
-  for (const TileInput& other : ctx.halo_sources) {
-    if (other.path == tile.path || !other.error.empty()) continue;
-    if (other.max[0] < x0 || other.min[0] > x1 || other.max[1] < y0 || other.min[1] > y1) continue;
-    io::ReadOptions ro;
-    ro.threads = threads;
-    io::Box box;
-    box.min = {x0, y0, -1e300};
-    box.max = {x1, y1, 1e300};
-    ro.box = box;  // COPC reads only the nodes it needs; other files are filtered below
-    const io::PointTable t = io::PointReader(other.path, ro).read_table();
-    const uint8_t* cls = classification_of(t, other.path);
-    for (uint64_t i = 0; i < t.size(); ++i) {
-      const double px = t.x(i), py = t.y(i);
-      if (px >= x0 && px <= x1 && py >= y0 && py <= y1) halo.add(px, py, t.z(i), cls[i]);
-    }
-  }
-  return halo;
-}
-
 // X, Y, Z and classification straight from LAS records (the fields every point format starts
 // with), without building the whole point table.
 Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n) {
@@ -79,13 +48,40 @@ Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n) 
   return c;
 }
 
+// Points of the other tiles within `halo` metres of the tile's bounds, in tile-list order (so a
+// merged cloud built in that order breaks distance ties the same way).
+Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) {
+  Cloud halo;
+  const double h = ctx.config.halo;
+  if (h <= 0) return halo;
+  const double x0 = tile.min[0] - h, x1 = tile.max[0] + h, y0 = tile.min[1] - h, y1 = tile.max[1] + h;
+  for (const TileInput& other : ctx.halo_sources) {
+    if (other.path == tile.path || !other.error.empty()) continue;
+    if (other.max[0] < x0 || other.min[0] > x1 || other.max[1] < y0 || other.min[1] > y1) continue;
+    io::ReadOptions ro;
+    ro.threads = threads;
+    io::Box box;
+    box.min = {x0, y0, -1e300};
+    box.max = {x1, y1, 1e300};
+    ro.box = box;  // COPC reads only the nodes it needs; other files are filtered below
+    io::PointReader reader(other.path, ro);
+    const std::vector<uint8_t> records = reader.read_all_records();
+    const uint32_t len = reader.info().header.record_length;
+    const Cloud c = cloud_of(reader.info(), records.data(), len ? records.size() / len : 0);
+    for (size_t i = 0; i < c.size(); ++i) {
+      if (c.x[i] >= x0 && c.x[i] <= x1 && c.y[i] >= y0 && c.y[i] <= y1) halo.add(c.x[i], c.y[i], c.z[i], c.cls[i]);
+    }
+  }
+  return halo;
+}
+
 bool is_colour_field(features::Feature f) {
   const std::string n = features::feature_name(f);
   return n == "red" || n == "green" || n == "blue" || n == "nir";
 }
 
 raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info) {
-  const std::string crs = info.crs.epsg ? "EPSG:" + std::to_string(info.crs.epsg) : info.crs.wkt;
+  const std::string crs = raster::points_crs(info);
   auto& slot = ctx.colorizers[crs];
   if (!slot) {
     const ColorConfig& c = ctx.config.colors;

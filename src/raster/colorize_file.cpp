@@ -51,12 +51,12 @@ int32_t get_i32(const uint8_t* at) {
   return static_cast<int32_t>(v);
 }
 
-std::string points_crs_of(const io::LasFileInfo& info) {
+}  // namespace
+
+std::string points_crs(const io::LasFileInfo& info) {
   if (info.crs.epsg) return "EPSG:" + std::to_string(info.crs.epsg);
   return info.crs.wkt;
 }
-
-}  // namespace
 
 ColorizeSummary colorize_file(const std::string& input, const std::string& output,
                               const ColorizeOptions& options) {
@@ -71,7 +71,7 @@ ColorizeSummary colorize_file(const std::string& input, const std::string& outpu
   ro.threads = options.threads;
   io::PointReader reader(input, ro);
   const io::LasFileInfo& info = reader.info();
-  Colorizer colorizer(options, points_crs_of(info));
+  Colorizer colorizer(options, points_crs(info));
 
   io::WriteOptions wo;
   wo.compressed = laz;

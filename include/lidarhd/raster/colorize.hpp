@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lidarhd/core/device.hpp"
+#include "lidarhd/io/las.hpp"
 #include "lidarhd/raster/block_cache.hpp"
 #include "lidarhd/raster/sample.hpp"
 #include "lidarhd/raster/source.hpp"
@@ -95,6 +96,10 @@ struct ColorizeSummary {
 // NIR on a legacy format -> 8).
 ColorizeSummary colorize_file(const std::string& input, const std::string& output,
                               const ColorizeOptions& options);
+
+// The CRS a Colorizer takes for a LAS file's points: "EPSG:<code>" when the file declares one,
+// else its WKT, else "" (none).
+std::string points_crs(const io::LasFileInfo& info);
 
 // The point format that holds RGB (and NIR) while keeping every field of `format`: 6 -> 7 for
 // RGB, -> 8 for NIR; 0/1/4/9 -> 2/3/5/10; NIR on a legacy format -> 8 (10 with wave packets).
