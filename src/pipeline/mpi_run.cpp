@@ -89,9 +89,7 @@ RunSummary work(const ProcessOptions& o, int rank) {
   // Each node's ranks share its devices: local rank k takes device k modulo their count.
   const int local = env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", rank - 1));
   const Device device = setup.devices[size_t(local) % setup.devices.size()];
-  RunSetup mine = setup;
-  mine.cpu_threads = setup.cpu_threads;
-  const std::unique_ptr<Worker> w = make_worker(o, mine, device);
+  const std::unique_ptr<Worker> w = make_worker(o, setup, device);
   std::unique_ptr<Worker> cpu;
   RunSummary s;
   s.output = o.output;
@@ -103,7 +101,7 @@ RunSummary work(const ProcessOptions& o, int rank) {
     MPI_Recv(&tile, 1, MPI_INT64_T, 0, kTileTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (tile < 0 || size_t(tile) >= setup.tiles.size()) break;
     TileReport r = run_tile(load_tile(setup.tiles[size_t(tile)], w->ctx), *w, cpu,
-                            [&] { return make_worker(o, mine, Device::cpu()); });
+                            [&] { return make_worker(o, setup, Device::cpu()); });
     report = report_json(r).dump();
     count(s, r);
     s.tiles.push_back(std::move(r));

@@ -43,21 +43,6 @@ void prepare(RunContext& ctx, const ProcessOptions& o, const Device& device, uns
   f.threads = threads;
 }
 
-json report_json_impl(const TileReport& r) {
-  return json{{"name", r.name},
-              {"input", r.input},
-              {"status", r.status},
-              {"error", r.error},
-              {"device", r.device},
-              {"points", r.points},
-              {"halo_points", r.halo_points},
-              {"patches", r.patches},
-              {"split", r.split},
-              {"warnings", r.warnings},
-              {"seconds", {{"read", r.seconds_read}, {"colors", r.seconds_colors},
-                           {"features", r.seconds_features}, {"patches", r.seconds_patches},
-                           {"write", r.seconds_write}, {"total", r.seconds_total}}}};
-}
 
 bool out_of_memory(const DeviceError& e) {
   return std::string(e.what()).find("out of memory") != std::string::npos;
@@ -99,7 +84,22 @@ TileReport attempt(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>&
 
 }  // namespace
 
-json report_json(const TileReport& r) { return report_json_impl(r); }
+json report_json(const TileReport& r) {
+  return json{{"name", r.name},
+              {"input", r.input},
+              {"status", r.status},
+              {"error", r.error},
+              {"device", r.device},
+              {"points", r.points},
+              {"halo_points", r.halo_points},
+              {"patches", r.patches},
+              {"split", r.split},
+              {"warnings", r.warnings},
+              {"outputs", r.outputs},  // rank 0 records them in the manifest under MPI
+              {"seconds", {{"read", r.seconds_read}, {"colors", r.seconds_colors},
+                           {"features", r.seconds_features}, {"patches", r.seconds_patches},
+                           {"write", r.seconds_write}, {"total", r.seconds_total}}}};
+}
 
 TileReport report_from_json(const json& j) {
   TileReport r;
