@@ -137,13 +137,15 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
   sum.ground_requested = P.need_ground != 0;
   if (n == 0) return table;
 
-  detail::GroundGrid ground;
+  std::shared_ptr<const detail::GroundGrid> ground = o.ground;
+  if (P.need_ground && !ground) {
+    ground = std::make_shared<const detail::GroundGrid>(detail::build_ground_grid(
+        pts.x, pts.y, pts.z, pts.classification, n, o.ground_cell, o.ground_class));
+  }
   if (P.need_ground) {
-    ground = detail::build_ground_grid(pts.x, pts.y, pts.z, pts.classification, n,
-                                       o.ground_cell, o.ground_class);
-    sum.ground_points = ground.ground_points;
-    sum.ground_available = ground.valid();
-    sum.ground_cell = ground.cell;
+    sum.ground_points = ground->ground_points;
+    sum.ground_available = ground->valid();
+    sum.ground_cell = ground->cell;
   }
   const NeighborIndex index(pts.x, pts.y, pts.z, n, device);
   P.grid = index.view();
@@ -153,6 +155,7 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
   DeviceBuffer<uint16_t> dr, dg, db, dn, out16;
   DeviceBuffer<float> gh;
   DeviceBuffer<uint8_t> gm, status;
+  DeviceBuffer<float> reach;
   if (device.is_cpu()) {
     P.x = pts.x;
     P.y = pts.y;
@@ -179,11 +182,11 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
     P.blue = pts.blue ? db.data() : nullptr;
     P.nir = pts.nir ? dn.data() : nullptr;
   }
-  if (ground.valid()) {
-    gh = DeviceBuffer<float>::from_host(ground.height.data(), ground.height.size(), device);
-    gm = DeviceBuffer<uint8_t>::from_host(ground.measured.data(), ground.measured.size(), device);
-    P.ground = detail::GroundView{gh.data(), gm.data(), ground.nx, ground.ny,
-                                  ground.cell, ground.ix0, ground.iy0, 1};
+  if (P.need_ground && ground->valid()) {
+    const detail::GroundGrid& g = *ground;
+    gh = DeviceBuffer<float>::from_host(g.height.data(), g.height.size(), device);
+    gm = DeviceBuffer<uint8_t>::from_host(g.measured.data(), g.measured.size(), device);
+    P.ground = detail::GroundView{gh.data(), gm.data(), g.nx, g.ny, g.cell, g.ix0, g.iy0, 1};
   }
   // On the CPU the kernel writes straight into the table (no copy of the largest array).
   std::vector<uint8_t> flags;
@@ -197,6 +200,10 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
     }
     flags.resize(n);
     P.status = flags.data();
+    if (o.report_reach) {
+      table.reach2.resize(n);
+      P.reach2 = table.reach2.data();
+    }
   } else {
     if (o.precision == Precision::kFloat32) {
       out32 = DeviceBuffer<float>(n * columns, device);
@@ -207,6 +214,10 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
     }
     status = DeviceBuffer<uint8_t>(n, device);
     P.status = status.data();
+    if (o.report_reach) {
+      reach = DeviceBuffer<float>(n, device);
+      P.reach2 = reach.data();
+    }
   }
 
   if (device.is_cpu()) {
@@ -226,6 +237,7 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
       table.f16 = out16.to_host();
     }
     flags = status.to_host();
+    if (o.report_reach) table.reach2 = reach.to_host();
   }
   for (const uint8_t s : flags) {
     sum.degenerate += (s & detail::kStatusDegenerate) != 0;

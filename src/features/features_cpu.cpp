@@ -30,6 +30,7 @@ void knn_columns(const KernelParams& P, lidarhd::detail::KnnBlockSearch& search,
       float v[kFeatureCount];
       for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
       uint8_t status = 0;
+      float reach2;
       const float qx = g.x[p], qy = g.y[p], qz = g.z[p];
       if (block && search.query(p, keys, pos)) {
         // The grid's sorted coordinates are copies of the input's: the same values as the
@@ -43,10 +44,11 @@ void knn_columns(const KernelParams& P, lidarhd::detail::KnnBlockSearch& search,
         const float last =
             lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
         shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
+        reach2 = last;
       } else {
-        neighborhood_values(P, qx, qy, qz, v, status);
+        reach2 = neighborhood_values(P, qx, qy, qz, v, status);
       }
-      finish_point(P, p, v, status);
+      finish_point(P, p, v, status, reach2);
     }
   }
 }

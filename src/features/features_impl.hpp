@@ -58,6 +58,7 @@ struct KernelParams {
   float* out32;                // column j of point i at [j * n + i]; one of out32 / out16 set
   uint16_t* out16;
   uint8_t* status;  // n entries
+  float* reach2;    // n entries or null (FeatureTable::reach2)
 };
 
 LIDARHD_HD inline uint32_t float_bits(float v) {
@@ -340,9 +341,17 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
   v[int(Feature::kRoofScore)] = planarity * nz;
 }
 
-// shape_values of the point at (qx, qy, qz), its neighbours searched here.
-LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, float qy, float qz,
-                                           float* v, uint8_t& status) {
+// How far a neighbourhood of m points whose farthest is at squared distance last_d2 looked
+// (squared): the farthest neighbour when the search was full, else its whole range.
+LIDARHD_HD inline float search_reach2(const KernelParams& P, int m, float last_d2) {
+  if (m >= P.cap) return last_d2;
+  return P.mode == kModeKnn ? bits_float(0x7F800000u) : P.radius * P.radius;  // +inf for k-NN
+}
+
+// shape_values of the point at (qx, qy, qz), its neighbours searched here; returns the search's
+// reach (search_reach2).
+LIDARHD_HD inline float neighborhood_values(const KernelParams& P, float qx, float qy, float qz,
+                                            float* v, uint8_t& status) {
   uint32_t idx[kNeighborCap];
   float d2[kNeighborCap];
   const int m = P.mode == kModeKnn
@@ -358,11 +367,14 @@ LIDARHD_HD inline void neighborhood_values(const KernelParams& P, float qx, floa
     gz[j] = P.z[id];
   }
   shape_values(P, qx, qy, qz, m, m > 0 ? d2[m - 1] : 0.0f, gx, gy, gz, v, status);
+  return search_reach2(P, m, m > 0 ? d2[m - 1] : 0.0f);
 }
 
 // Every feature of the point at grid position p but the neighbourhood ones (already in v, with
-// their status bits); writes the requested columns.
-LIDARHD_HD inline void finish_point(const KernelParams& P, uint32_t p, float* v, uint8_t status) {
+// their status bits, and reach2 the neighbour search's reach, 0 without one); writes the
+// requested columns.
+LIDARHD_HD inline void finish_point(const KernelParams& P, uint32_t p, float* v, uint8_t status,
+                                    float reach2) {
   const uint32_t i = P.grid.index[p];
   const float qx = P.grid.x[p], qy = P.grid.y[p], qz = P.grid.z[p];
   if (P.need_count) {
@@ -401,6 +413,10 @@ LIDARHD_HD inline void finish_point(const KernelParams& P, uint32_t p, float* v,
     }
   }
   P.status[i] = status;
+  if (P.reach2) {
+    const float c2 = P.need_count ? P.count_radius * P.count_radius : 0.0f;
+    P.reach2[i] = reach2 > c2 ? reach2 : c2;
+  }
 }
 
 // Every feature of the point at grid position p (points are visited in grid order, so that
@@ -409,10 +425,11 @@ LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
   float v[kFeatureCount];
   for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
   uint8_t status = 0;
+  float reach2 = 0.0f;
   if (P.need_neighbors) {
-    neighborhood_values(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], v, status);
+    reach2 = neighborhood_values(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], v, status);
   }
-  finish_point(P, p, v, status);
+  finish_point(P, p, v, status, reach2);
 }
 
 // Back ends: every pointer in P on the device they run on.

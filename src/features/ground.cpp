@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "features/ground_impl.hpp"
+#include "lidarhd/features/ground.hpp"
 
 namespace lidarhd::features::detail {
 
@@ -72,17 +73,8 @@ void fill_along_lines(GroundGrid& g, std::vector<uint8_t>& state) {
 
 }  // namespace
 
-GroundGrid build_ground_grid(const float* x, const float* y, const float* z, const uint8_t* cls,
-                             size_t n, double cell, uint8_t ground_class) {
+GroundGrid ground_geometry(double min_x, double max_x, double min_y, double max_y, double cell) {
   GroundGrid g;
-  if (n == 0) return g;
-  double min_x = x[0], max_x = x[0], min_y = y[0], max_y = y[0];
-  for (size_t i = 1; i < n; ++i) {
-    min_x = std::min<double>(min_x, x[i]);
-    max_x = std::max<double>(max_x, x[i]);
-    min_y = std::min<double>(min_y, y[i]);
-    max_y = std::max<double>(max_y, y[i]);
-  }
   if (!std::isfinite(max_x - min_x) || !std::isfinite(max_y - min_y) || !(cell > 0)) return g;
   // Cells sit on multiples of `cell` in local coordinates, not at the cloud's minimum: a tile with
   // a halo and the merged cloud of its neighbours (same origin) then share cell boundaries.
@@ -96,26 +88,22 @@ GroundGrid build_ground_grid(const float* x, const float* y, const float* z, con
   g.ix0 = index(min_x, cell), g.iy0 = index(min_y, cell);
   g.nx = index(max_x, cell) - g.ix0 + 1;
   g.ny = index(max_y, cell) - g.iy0 + 1;
-  const size_t cells = static_cast<size_t>(g.nx) * static_cast<size_t>(g.ny);
-  auto cell_of = [&](size_t i) {
-    // The kernel's rule (ground_height): float division, then the integer offset.
-    const int cx = std::min(g.nx - 1, std::max(0, static_cast<int>(std::floor(x[i] / g.cell)) - g.ix0));
-    const int cy = std::min(g.ny - 1, std::max(0, static_cast<int>(std::floor(y[i] / g.cell)) - g.iy0));
-    return static_cast<size_t>(cy) * static_cast<size_t>(g.nx) + static_cast<size_t>(cx);
-  };
+  return g;
+}
 
-  std::vector<double> sum(cells, 0.0);
-  std::vector<uint32_t> count(cells, 0);
-  for (size_t i = 0; i < n; ++i) {
-    if (cls[i] != ground_class) continue;
-    const size_t c = cell_of(i);
-    sum[c] += z[i];
-    ++count[c];
-    ++g.ground_points;
-  }
+size_t ground_cell_index(const GroundGrid& g, float x, float y) {
+  // The kernel's rule (ground_height): float division, then the integer offset.
+  const int cx = std::min(g.nx - 1, std::max(0, static_cast<int>(std::floor(x / g.cell)) - g.ix0));
+  const int cy = std::min(g.ny - 1, std::max(0, static_cast<int>(std::floor(y / g.cell)) - g.iy0));
+  return static_cast<size_t>(cy) * static_cast<size_t>(g.nx) + static_cast<size_t>(cx);
+}
+
+void finish_ground_grid(GroundGrid& g, const std::vector<double>& sum,
+                        const std::vector<uint32_t>& count) {
+  const size_t cells = static_cast<size_t>(g.nx) * static_cast<size_t>(g.ny);
   g.height.assign(cells, std::numeric_limits<float>::quiet_NaN());
   g.measured.assign(cells, 0);
-  if (g.ground_points == 0) return g;
+  if (g.ground_points == 0) return;
 
   // 0 empty, 1 filled, 2 queued for the current layer.
   std::vector<uint8_t> state(cells, 0);
@@ -177,7 +165,60 @@ GroundGrid build_ground_grid(const float* x, const float* y, const float* z, con
     std::sort(next.begin(), next.end());
     layer.swap(next);
   }
+}
+
+GroundGrid build_ground_grid(const float* x, const float* y, const float* z, const uint8_t* cls,
+                             size_t n, double cell, uint8_t ground_class) {
+  if (n == 0) return GroundGrid();
+  double min_x = x[0], max_x = x[0], min_y = y[0], max_y = y[0];
+  for (size_t i = 1; i < n; ++i) {
+    min_x = std::min<double>(min_x, x[i]);
+    max_x = std::max<double>(max_x, x[i]);
+    min_y = std::min<double>(min_y, y[i]);
+    max_y = std::max<double>(max_y, y[i]);
+  }
+  GroundGrid g = ground_geometry(min_x, max_x, min_y, max_y, cell);
+  if (g.nx == 0) return g;
+  const size_t cells = static_cast<size_t>(g.nx) * static_cast<size_t>(g.ny);
+  std::vector<double> sum(cells, 0.0);
+  std::vector<uint32_t> count(cells, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (cls[i] != ground_class) continue;
+    const size_t c = ground_cell_index(g, x[i], y[i]);
+    sum[c] += z[i];
+    ++count[c];
+    ++g.ground_points;
+  }
+  finish_ground_grid(g, sum, count);
   return g;
 }
 
 }  // namespace lidarhd::features::detail
+
+namespace lidarhd::features {
+
+GroundBuilder::GroundBuilder(float min_x, float max_x, float min_y, float max_y, double cell)
+    : grid_(std::make_unique<GroundModel>(detail::ground_geometry(min_x, max_x, min_y, max_y, cell))) {
+  const size_t cells = static_cast<size_t>(grid_->nx) * static_cast<size_t>(grid_->ny);
+  sum_.assign(cells, 0.0);
+  count_.assign(cells, 0);
+}
+
+GroundBuilder::~GroundBuilder() = default;
+
+void GroundBuilder::add(float x, float y, float z) {
+  if (grid_->nx == 0) return;
+  const size_t c = detail::ground_cell_index(*grid_, x, y);
+  sum_[c] += z;
+  ++count_[c];
+  ++grid_->ground_points;
+}
+
+std::shared_ptr<const GroundModel> GroundBuilder::finish() {
+  if (grid_->nx > 0) detail::finish_ground_grid(*grid_, sum_, count_);
+  sum_ = {};
+  count_ = {};
+  return std::shared_ptr<const GroundModel>(std::move(grid_));
+}
+
+}  // namespace lidarhd::features

@@ -90,4 +90,12 @@ constexpr size_t kMaxGroundCells = size_t{1} << 22;
 GroundGrid build_ground_grid(const float* x, const float* y, const float* z, const uint8_t* cls,
                              size_t n, double cell, uint8_t ground_class);
 
+// The steps of build_ground_grid, for a grid accumulated point by point (GroundBuilder): the
+// geometry over an x/y extent (nx = 0 when it is not finite), the cell of a point, and the means
+// and gap filling from per-cell sums and counts (ground_points already counted).
+GroundGrid ground_geometry(double min_x, double max_x, double min_y, double max_y, double cell);
+size_t ground_cell_index(const GroundGrid& g, float x, float y);
+void finish_ground_grid(GroundGrid& g, const std::vector<double>& sum,
+                        const std::vector<uint32_t>& count);
+
 }  // namespace lidarhd::features::detail

@@ -5,11 +5,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "lidarhd/core/device.hpp"
 #include "lidarhd/features/catalog.hpp"
+#include "lidarhd/features/ground.hpp"
 
 namespace lidarhd::features {
 
@@ -37,6 +39,10 @@ struct FeatureOptions {
   Precision precision = Precision::kFloat32;
   Device device = Device::cpu();
   unsigned threads = 0;  // CPU threads; 0 = OpenMP default
+  // For parts of a larger cloud (streamed chunks): the whole cloud's ground model (null: built
+  // from these points), and whether to report each point's reach (FeatureTable::reach).
+  std::shared_ptr<const GroundModel> ground;
+  bool report_reach = false;
 };
 
 // Point columns in LOCAL coordinates (metres relative to an origin near the points: see
@@ -73,6 +79,10 @@ struct FeatureTable {
   Precision precision = Precision::kFloat32;
   std::vector<float> f32;     // kFloat32 storage
   std::vector<uint16_t> f16;  // kFloat16 storage (IEEE binary16 bits)
+  // With report_reach, per point: the square of how far its features looked (local units). A
+  // point's values depend only on the points within that distance (+inf: on every point, when
+  // fewer than k exist), so a part of a cloud holding them gives the whole cloud's values.
+  std::vector<float> reach2;
   FeatureSummary summary;
 
   float value(size_t column, size_t point) const;
