@@ -2,6 +2,8 @@
 // and `lidarhd config show`: the configuration a run would use, as YAML.
 #include <unistd.h>
 
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,11 +21,30 @@ namespace {
 
 struct ProcessCli {
   std::vector<std::string> inputs, sets;
-  std::string output, config, preset, device, mode, neighbors;
+  std::string output, config, preset, device, mode, neighbors, memory_budget;
   bool force = false, json = false, quiet = false;
 };
 
 #if LIDARHD_WITH_DATASETS
+// "800M", "2G", "1.5G", "500000000": bytes, the suffixes K, M, G, T being powers of 1024.
+uint64_t parse_bytes(const std::string& text) {
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+  }
+  std::string unit = text.substr(used);
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  if (unit.size() > 1 && (unit.back() == 'i')) unit.pop_back();
+  const std::string units = "KMGT";
+  const size_t power = unit.empty() ? 0 : (unit.size() == 1 ? units.find(char(std::toupper(unit[0]))) + 1 : 0);
+  if (!(v > 0) || (power == 0 && !unit.empty()) || power > units.size()) {
+    throw ArgumentError("process", "--memory-budget '" + text + "': expected a size such as 800M or 2G");
+  }
+  return static_cast<uint64_t>(v * std::pow(1024.0, double(power)));
+}
+
 pipeline::Config load(const ProcessCli& c) {
   std::vector<std::string> sets = c.sets;
   if (!c.device.empty()) sets.push_back("device=" + c.device);
@@ -40,6 +61,7 @@ void run(const ProcessCli& c) {
   o.config = load(c);
   o.neighbors = c.neighbors;
   o.force = c.force;
+  if (!c.memory_budget.empty()) o.memory_budget = parse_bytes(c.memory_budget);
   // On a terminal, a warning first clears the progress bar's line.
   const char* clear = (!c.quiet && isatty(fileno(stderr))) ? "\r\033[K" : "";
   o.warn = [clear](const std::string& line) {
@@ -113,6 +135,9 @@ void register_process(CLI::App& app) {
   add_config_options(cmd, *c);
   cmd->add_option("--neighbors", c->neighbors,
                   "Folder of neighbouring tiles used only for halos at tile edges");
+  cmd->add_option("--memory-budget", c->memory_budget,
+                  "Host memory for the run, e.g. 800M or 4G: larger tiles are streamed from disk "
+                  "in spatial chunks (same outputs)");
   cmd->add_flag("--force", c->force, "Redo tiles the manifest lists as finished");
   cmd->add_flag("--json", c->json, "Print the run summary as JSON");
   cmd->add_flag("--quiet", c->quiet, "No progress bar");

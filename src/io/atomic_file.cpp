@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +16,6 @@
 namespace lidarhd::io::detail {
 namespace {
 
-constexpr size_t kBufferSize = size_t(1) << 20;
 
 std::string folder_of(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -43,7 +43,8 @@ uint64_t random_bits() {
 
 }  // namespace
 
-AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
+AtomicFile::AtomicFile(std::string target, size_t buffer_bytes)
+    : target_(std::move(target)), buffer_bytes_(std::max<size_t>(1, buffer_bytes)) {
   if (target_.empty() || target_.back() == '/')
     throw IoError("io", "cannot write '" + target_ + "': not a file name");
   const std::string folder = folder_of(target_);
@@ -63,7 +64,7 @@ AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
   }
   if (fd_ < 0)
     throw IoError("io", "cannot create " + target_ + ": no free temporary file name in " + folder);
-  buffer_.reserve(kBufferSize);
+  buffer_.reserve(buffer_bytes_);
 }
 
 AtomicFile::~AtomicFile() { abort(); }
@@ -95,9 +96,9 @@ void AtomicFile::flush() {
 void AtomicFile::write(const void* data, size_t n) {
   if (fd_ < 0) throw IoError("io", "cannot write " + target_ + ": the file is already closed");
   const uint8_t* p = static_cast<const uint8_t*>(data);
-  if (buffer_.size() + n > kBufferSize) {
+  if (buffer_.size() + n > buffer_bytes_) {
     flush();
-    if (n >= kBufferSize) {
+    if (n >= buffer_bytes_) {
       // Large blocks (encoded chunks, record batches) skip the copy into the buffer.
       write_all(p, n);
       return;

@@ -14,7 +14,7 @@ namespace lidarhd::io::detail {
 class AtomicFile {
  public:
   // Creates the temporary file; throws IoError naming `target` and strerror when it cannot.
-  explicit AtomicFile(std::string target);
+  explicit AtomicFile(std::string target, size_t buffer_bytes = size_t(1) << 20);
   ~AtomicFile();  // abort() unless committed
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -24,6 +24,8 @@ class AtomicFile {
   void write(const std::vector<uint8_t>& v) { write(v.data(), v.size()); }
   // Overwrites bytes already written (header fields patched at the end).
   void write_at(uint64_t offset, const void* data, size_t n);
+  // Writes the buffer out: what was written so far can then be read from temp_path().
+  void flush();
   uint64_t position() const { return flushed_ + buffer_.size(); }
 
   // Flushes, fsyncs and renames onto the target. The object is then closed.
@@ -35,7 +37,6 @@ class AtomicFile {
   const std::string& temp_path() const { return temp_; }
 
  private:
-  void flush();
   void write_all(const uint8_t* p, size_t n);
   [[noreturn]] void fail(const std::string& what, int err);
 
@@ -44,6 +45,7 @@ class AtomicFile {
   int fd_ = -1;
   uint64_t flushed_ = 0;
   std::vector<uint8_t> buffer_;
+  size_t buffer_bytes_;
 };
 
 }  // namespace lidarhd::io::detail

@@ -110,8 +110,11 @@ bool plan_grid(const double* x, const double* y, size_t n, const PatchOptions& o
   g.stride = patch_stride(o);
   g.inv_stride = 1.0 / g.stride;
   g.size = o.size;
-  const double gx0 = std::floor((x0 - o.size) / g.stride) - 1, gx1 = std::floor(x1 / g.stride) + 1;
-  const double gy0 = std::floor((y0 - o.size) / g.stride) - 1, gy1 = std::floor(y1 / g.stride) + 1;
+  const double gx0 = std::max(std::floor((x0 - o.size) / g.stride) - 1, double(o.cells[0]));
+  const double gy0 = std::max(std::floor((y0 - o.size) / g.stride) - 1, double(o.cells[1]));
+  const double gx1 = std::min(std::floor(x1 / g.stride) + 1, double(o.cells[2]));
+  const double gy1 = std::min(std::floor(y1 / g.stride) + 1, double(o.cells[3]));
+  if (gx0 > gx1 || gy0 > gy1) return false;  // no cell of the window
   const double cells = (gx1 - gx0 + 1) * (gy1 - gy0 + 1);
   check(cells <= kMaxCells,
         "the points span " + std::to_string(static_cast<int64_t>(gx1 - gx0 + 1)) + " x " +

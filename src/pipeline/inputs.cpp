@@ -47,6 +47,7 @@ std::vector<TileInput> list_tiles(const std::vector<std::string>& paths) {
     try {
       const io::LasFileInfo info = io::read_las_info(t.path);
       t.min = info.header.min, t.max = info.header.max;
+      t.points = info.header.point_count;
     } catch (const Error& e) {
       t.error = e.what();
     }

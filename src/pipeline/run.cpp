@@ -44,7 +44,8 @@ RunSummary run_process(const ProcessOptions& o) {
   auto work = [&](detail::Worker& w) {
     std::unique_ptr<detail::Worker> cpu;
     auto load = [&](long i) {
-      return std::async(std::launch::async, [&, i] { return detail::load_tile(setup.tiles[size_t(i)], w.ctx); });
+      // Under a memory budget the next tile is read only when its turn comes.
+      return std::async(o.memory_budget ? std::launch::deferred : std::launch::async, [&, i] { return detail::load_tile(setup.tiles[size_t(i)], w.ctx); });
     };
     long i = claim();
     std::future<detail::LoadedTile> ahead;

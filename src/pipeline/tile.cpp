@@ -23,8 +23,13 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// X, Y, Z and classification straight from LAS records (the fields every point format starts
-// with), without building the whole point table.
+bool is_colour_field(features::Feature f) {
+  const std::string n = features::feature_name(f);
+  return n == "red" || n == "green" || n == "blue" || n == "nir";
+}
+
+}  // namespace
+
 Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n) {
   const uint32_t len = info.header.record_length;
   const auto& sc = info.header.scale;
@@ -75,11 +80,6 @@ Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) 
   return halo;
 }
 
-bool is_colour_field(features::Feature f) {
-  const std::string n = features::feature_name(f);
-  return n == "red" || n == "green" || n == "blue" || n == "nir";
-}
-
 raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info) {
   const std::string crs = raster::points_crs(info);
   auto& slot = ctx.colorizers[crs];
@@ -91,6 +91,9 @@ raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info) {
     o.method = raster::parse_sample_method(c.method);
     o.device = ctx.device;
     o.fill = static_cast<float>(c.fill);
+    // Under a memory budget, decoded imagery gets an eighth of it (a streamed chunk needs a few
+    // blocks at a time).
+    if (ctx.memory_budget) o.host_cache_bytes = std::max<size_t>(size_t(16) << 20, ctx.memory_budget / 8);
     const std::string cache = c.cache.empty() ? (fs::path(ctx.output) / "cache" / "wms").string() : c.cache;
     for (auto* w : {&o.wms_rgb, &o.wms_irc}) w->cache_dir = cache, w->offline = c.offline;
     o.wms_irc.layer = raster::kIgnIrcLayer;
@@ -99,22 +102,18 @@ raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info) {
   return *slot;
 }
 
-void write_enriched(const std::string& path, const io::LasFileInfo& info,
-                    const std::vector<uint8_t>& records, const raster::ColorSamples& colours,
-                    const features::FeatureTable& ft, const std::vector<uint8_t>& labels,
-                    const RunContext& ctx, unsigned threads) {
-  const uint64_t n = labels.size();
+EnrichedWriter::EnrichedWriter(const std::string& path, const io::LasFileInfo& info, bool rgb,
+                               bool nir, const std::vector<features::Feature>& columns,
+                               const RunContext& ctx, unsigned threads)
+    : threads_(threads), in_len_(info.header.record_length) {
   io::WriteOptions wo;
   wo.compressed = true;
   wo.threads = threads;
-  if (ctx.colours) {
-    wo.point_format = raster::colour_point_format(info.header.point_format, !colours.rgb.empty(),
-                                                  !colours.nir.empty());
-  }
-  io::LasWriter writer(path, info, wo);
-  std::vector<std::pair<int, io::ExtraDim>> dims;  // feature column, dimension
-  for (size_t j = 0; j < ft.features.size(); ++j) {
-    const features::Feature f = ft.features[j];
+  if (ctx.memory_budget) wo.chunks_per_round = 2;  // about 10 MB per thread instead of 80
+  if (ctx.colours) wo.point_format = raster::colour_point_format(info.header.point_format, rgb, nir);
+  writer_ = std::make_unique<io::LasWriter>(path, info, wo);
+  for (size_t j = 0; j < columns.size(); ++j) {
+    const features::Feature f = columns[j];
     // Colour features are the LAS RGB/NIR fields themselves; the same name as an extra
     // dimension would clash with them.
     if (is_colour_field(f)) continue;
@@ -122,61 +121,63 @@ void write_enriched(const std::string& path, const io::LasFileInfo& info,
     io::ExtraDim d;
     d.name = features::feature_name(f);
     d.type = io::ExtraType::kF32;
-    dims.emplace_back(static_cast<int>(j), writer.add_extra_dim(d));
+    dims_.emplace_back(j, writer_->add_extra_dim(d));
   }
   io::ExtraDim label;
   label.name = "label";
   label.type = io::ExtraType::kU8;
   label.description = "training label (" + ctx.labels.name + ")";
-  label = writer.add_extra_dim(label);
-  const io::RecordConverter convert(info, writer.header());
-  const io::PointLayout layout = io::point_layout(writer.point_format());
-  const uint32_t in_len = info.header.record_length, out_len = writer.record_length();
-  constexpr uint64_t kBatch = uint64_t(1) << 18;
-  std::vector<uint8_t> out;
+  label_ = writer_->add_extra_dim(label);
+  convert_ = std::make_unique<io::RecordConverter>(info, writer_->header());
+  layout_ = io::point_layout(writer_->point_format());
+}
+
+EnrichedWriter::~EnrichedWriter() = default;
+
+void EnrichedWriter::write(const uint8_t* records, uint64_t count, uint64_t first, const Attributes& a,
+                           uint64_t at) {
+  const uint32_t out_len = writer_->record_length();
+  out_.assign(count * out_len, 0);
   std::exception_ptr error;
   std::mutex error_mutex;
-  for (uint64_t first = 0; first < n; first += kBatch) {
-    const uint64_t count = std::min(kBatch, n - first);
-    out.assign(count * out_len, 0);
-    // Record assembly is the serial part of writing: spread over the encoder's threads in slices.
-    constexpr int64_t kSlice = 16384;
-    const int64_t slices = static_cast<int64_t>((count + kSlice - 1) / kSlice);
+  // Record assembly is the serial part of writing: spread over the encoder's threads in slices.
+  constexpr int64_t kSlice = 16384;
+  const int64_t slices = static_cast<int64_t>((count + kSlice - 1) / kSlice);
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(static_cast<int>(threads))
+#pragma omp parallel for num_threads(static_cast<int>(threads_))
 #endif
-    for (int64_t sl = 0; sl < slices; ++sl) {
-      const uint64_t lo = uint64_t(sl) * kSlice, hi = std::min<uint64_t>(count, lo + kSlice);
-      try {  // an exception must not leave an OpenMP region
-        convert.convert(records.data() + (first + lo) * in_len, hi - lo, out.data() + lo * out_len, first + lo);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        continue;
-      }
-      for (uint64_t i = lo; i < hi; ++i) {
-        uint8_t* r = out.data() + i * out_len;
-        const uint64_t p = first + i;
-        auto put = [&](int32_t at, float v) {
-          const uint16_t u = raster::las_colour_value(v);
-          std::memcpy(r + at, &u, 2);  // LAS is little-endian, as every host this builds for
-        };
-        if (!colours.rgb.empty()) {
-          for (int b = 0; b < 3; ++b) put(layout.rgb + 2 * b, colours.rgb[p * 3 + size_t(b)]);
-        }
-        if (!colours.nir.empty()) put(layout.nir, colours.nir[p]);
-        for (const auto& [j, d] : dims) {
-          const float v = ft.value(size_t(j), p);
-          std::memcpy(r + d.offset, &v, sizeof v);
-        }
-        r[label.offset] = labels[p];
-      }
+  for (int64_t sl = 0; sl < slices; ++sl) {
+    const uint64_t lo = uint64_t(sl) * kSlice, hi = std::min<uint64_t>(count, lo + kSlice);
+    try {  // an exception must not leave an OpenMP region
+      convert_->convert(records + lo * in_len_, hi - lo, out_.data() + lo * out_len, first + lo);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      continue;
     }
-    if (error) std::rethrow_exception(error);
-    writer.write_records(out.data(), count);
+    for (uint64_t i = lo; i < hi; ++i) {
+      uint8_t* r = out_.data() + i * out_len;
+      const uint64_t p = at + i;
+      auto put = [&](int32_t offset, float v) {
+        const uint16_t u = raster::las_colour_value(v);
+        std::memcpy(r + offset, &u, 2);  // LAS is little-endian, as every host this builds for
+      };
+      if (!a.colours.rgb.empty()) {
+        for (int b = 0; b < 3; ++b) put(layout_.rgb + 2 * b, a.colours.rgb[p * 3 + size_t(b)]);
+      }
+      if (!a.colours.nir.empty()) put(layout_.nir, a.colours.nir[p]);
+      for (const auto& [j, d] : dims_) {
+        const float v = a.features.value(j, p);
+        std::memcpy(r + d.offset, &v, sizeof v);
+      }
+      r[label_.offset] = a.labels[p];
+    }
   }
-  writer.close();
+  if (error) std::rethrow_exception(error);
+  writer_->write_records(out_.data(), count);
 }
+
+void EnrichedWriter::close() { writer_->close(); }
 
 patches::PatchOptions patch_options(const RunContext& ctx) {
   const PatchConfig& c = ctx.config.patches;
@@ -197,50 +198,48 @@ patches::PatchOptions patch_options(const RunContext& ctx) {
   return o;
 }
 
-
-// One record per patch (features gathered by index), written as NPZ files, LAZ files (both in a
-// per-tile folder emptied first, so a rerun never leaves patches of an earlier run) or one HDF5
-// file per tile.
-void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
-                   const std::vector<patches::Patch>& list, const Cloud& cloud,
-                   const raster::ColorSamples& colours, const features::FeatureTable& ft,
-                   const std::vector<uint8_t>& labels, unsigned threads) {
-  const std::string format = ctx.config.patches.format;
+PatchSink::PatchSink(const TileInput& tile, const RunContext& ctx, TileReport& report,
+                     const std::vector<features::Feature>& columns, unsigned threads)
+    : tile_(tile), ctx_(ctx), report_(report), threads_(threads) {
+  format_ = ctx.config.patches.format;
   const fs::path root(ctx.output);
-  const std::string folder = patch_folder(r.split, tile.name);
-  fs::remove_all(root / folder);
-  fs::create_directories(format == "hdf5" ? (root / folder).parent_path() : root / folder);
-  std::vector<std::string> names;
-  std::vector<size_t> columns;
-  for (size_t j = 0; j < ft.features.size(); ++j) {
-    const features::Feature f = ft.features[j];
+  folder_ = patch_folder(report.split, tile.name);
+  fs::remove_all(root / folder_);
+  fs::create_directories(format_ == "hdf5" ? (root / folder_).parent_path() : root / folder_);
+  for (size_t j = 0; j < columns.size(); ++j) {
+    const features::Feature f = columns[j];
     if (std::find(ctx.output_features.begin(), ctx.output_features.end(), f) == ctx.output_features.end()) continue;
-    names.push_back(features::feature_name(f));
-    columns.push_back(j);
+    names_.push_back(features::feature_name(f));
+    columns_.push_back(j);
   }
-  std::unique_ptr<patches::Hdf5TileWriter> h5;
-  const std::string h5_rel = folder + ".h5";
-  if (format == "hdf5") h5 = std::make_unique<patches::Hdf5TileWriter>((root / h5_rel).string());
+  if (format_ == "hdf5") h5_ = std::make_unique<patches::Hdf5TileWriter>((root / (folder_ + ".h5")).string());
+}
+
+PatchSink::~PatchSink() = default;
+
+void PatchSink::add(const std::vector<patches::Patch>& list, const Cloud& cloud, const Attributes& a) {
+  const fs::path root(ctx_.output);
   // patch_index counts original patches; augmented copies share their original's index.
   std::vector<int64_t> index(list.size());
-  for (size_t k = 0, i = 0; k < list.size(); ++k) index[k] = list[k].augmentation == 0 ? int64_t(i++) : index[k - 1];
+  for (size_t k = 0; k < list.size(); ++k) index[k] = list[k].augmentation == 0 ? originals_++ : index[k - 1];
+  const raster::ColorSamples& colours = a.colours;
   auto record = [&](size_t k) {
     const patches::Patch& p = list[k];
     patches::PatchRecord rec;
     const size_t m = p.indices.size();
     rec.points = p.xyz;
-    rec.feature_names = names;
-    rec.features.resize(m * names.size());
+    rec.feature_names = names_;
+    rec.features.resize(m * names_.size());
     rec.labels.resize(m);
     rec.classification.resize(m);
     if (!colours.rgb.empty()) rec.rgb.resize(m * 3);
     if (!colours.nir.empty()) rec.nir.resize(m);
     if (!colours.rgb.empty() && !colours.nir.empty()) rec.ndvi.resize(m);
-    if (format == "laz") rec.world_xyz.resize(m * 3);
+    if (format_ == "laz") rec.world_xyz.resize(m * 3);
     for (size_t i = 0; i < m; ++i) {
       const uint32_t q = p.indices[i];
-      for (size_t c = 0; c < columns.size(); ++c) rec.features[i * columns.size() + c] = ft.value(columns[c], q);
-      rec.labels[i] = labels[q];
+      for (size_t c = 0; c < columns_.size(); ++c) rec.features[i * columns_.size() + c] = a.features.value(columns_[c], q);
+      rec.labels[i] = a.labels[q];
       rec.classification[i] = cloud.cls[q];
       if (!rec.rgb.empty()) {
         for (int b = 0; b < 3; ++b) rec.rgb[i * 3 + size_t(b)] = colours.rgb[size_t(q) * 3 + size_t(b)] / 255.0f;
@@ -256,50 +255,56 @@ void write_patches(const TileInput& tile, const RunContext& ctx, TileReport& r,
     rec.center = p.center;
     rec.scale = p.scale;
     rec.bounds = p.bounds;
-    rec.tile = tile.name;
+    rec.tile = tile_.name;
     rec.patch_index = index[k];
     rec.augmentation = p.augmentation;
     return rec;
   };
-  if (h5) {
-    for (size_t k = 0; k < list.size(); ++k) h5->add(record(k));  // one HDF5 file: in order
-    h5->close();
-    r.outputs.push_back(h5_rel);
-  } else {
-    // NPZ / LAZ patches are independent files: written in parallel, listed in patch order.
-    std::vector<std::string> rel(list.size());
-    for (size_t k = 0; k < list.size(); ++k) {
-      char stem[64];
-      std::snprintf(stem, sizeof stem, "_p%06lld", static_cast<long long>(index[k]));
-      const int aug = list[k].augmentation;
-      rel[k] = folder + "/" + tile.name + stem + (aug ? "_aug" + std::to_string(aug) : "") + "." + format;
-    }
-    std::exception_ptr error;
-    std::mutex error_mutex;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) num_threads(static_cast<int>(threads))
-#endif
-    for (int64_t k = 0; k < static_cast<int64_t>(list.size()); ++k) {
-      try {
-        const patches::PatchRecord rec = record(size_t(k));
-        const std::string path = (root / rel[size_t(k)]).string();
-        if (format == "npz") {
-          patches::write_npz(path, rec);
-        } else {
-          patches::write_patch_laz(path, rec);
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
-    r.outputs.insert(r.outputs.end(), rel.begin(), rel.end());
+  patches_ += list.size();
+  if (h5_) {
+    for (size_t k = 0; k < list.size(); ++k) h5_->add(record(k));  // one HDF5 file: in order
+    return;
   }
-  r.patches = list.size();
+  // NPZ / LAZ patches are independent files: written in parallel, listed in patch order.
+  std::vector<std::string> rel(list.size());
+  for (size_t k = 0; k < list.size(); ++k) {
+    char stem[64];
+    std::snprintf(stem, sizeof stem, "_p%06lld", static_cast<long long>(index[k]));
+    const int aug = list[k].augmentation;
+    rel[k] = folder_ + "/" + tile_.name + stem + (aug ? "_aug" + std::to_string(aug) : "") + "." + format_;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic) num_threads(static_cast<int>(threads_))
+#endif
+  for (int64_t k = 0; k < static_cast<int64_t>(list.size()); ++k) {
+    try {
+      const patches::PatchRecord rec = record(size_t(k));
+      const std::string path = (root / rel[size_t(k)]).string();
+      if (format_ == "npz") {
+        patches::write_npz(path, rec);
+      } else {
+        patches::write_patch_laz(path, rec);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  outputs_.insert(outputs_.end(), rel.begin(), rel.end());
 }
 
-}  // namespace
+void PatchSink::close() {
+  if (h5_) {
+    h5_->close();
+    outputs_.push_back(folder_ + ".h5");
+  }
+  report_.outputs.insert(report_.outputs.end(), outputs_.begin(), outputs_.end());
+  report_.patches = patches_;
+}
+
 
 std::string enriched_path(const std::string& tile) { return "enriched/" + tile + ".laz"; }
 std::string patch_folder(const std::string& split, const std::string& tile) {
@@ -312,6 +317,10 @@ LoadedTile load_tile(const TileInput& tile, const RunContext& ctx) {
   const auto start = Clock::now();
   try {
     if (!tile.error.empty()) throw FormatError("process", tile.error);
+    if (ctx.memory_budget && in_core_bytes(tile, ctx) > ctx.memory_budget) {
+      l.streamed = true;  // read by stream_tile, a part at a time
+      return l;
+    }
     const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
     io::ReadOptions ro;
     ro.threads = threads;
@@ -330,6 +339,7 @@ LoadedTile load_tile(const TileInput& tile, const RunContext& ctx) {
 
 TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per_side) {
   if (loaded.error) std::rethrow_exception(loaded.error);
+  if (loaded.streamed) return stream_tile(loaded.tile, ctx);
   const auto start = Clock::now();
   const TileInput& tile = loaded.tile;
   const io::LasFileInfo& info = loaded.info;
@@ -412,6 +422,7 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
   }
   r.seconds_features = since(t);
 
+  const Attributes attributes{colours, ft, labels.data()};
   const std::string mode = ctx.config.mode;
   r.split = patches::split_for_tile(tile.name, ctx.config.seed, ctx.config.split.train,
                                     ctx.config.split.val);
@@ -424,7 +435,13 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
     const std::string path = (fs::path(ctx.output) / rel).string();
     enriched = std::async(std::launch::async, [&, path] {
       const auto w = Clock::now();
-      write_enriched(path, info, records, colours, ft, labels, ctx, threads);
+      EnrichedWriter writer(path, info, !colours.rgb.empty(), !colours.nir.empty(), ft.features, ctx, threads);
+      constexpr uint64_t kBatch = uint64_t(1) << 18;
+      for (uint64_t first = 0; first < n; first += kBatch) {
+        const uint64_t count = std::min(kBatch, n - first);
+        writer.write(records.data() + first * info.header.record_length, count, first, attributes, first);
+      }
+      writer.close();
       return since(w);
     });
     r.outputs.push_back(rel);
@@ -436,7 +453,9 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
           cloud.x.data(), cloud.y.data(), cloud.z.data(), n, patch_options(ctx));
       r.seconds_patches = since(t);
       t = Clock::now();
-      write_patches(tile, ctx, r, list, cloud, colours, ft, labels, threads);
+      PatchSink sink(tile, ctx, r, ft.features, threads);
+      sink.add(list, cloud, attributes);
+      sink.close();
       r.seconds_write += since(t);
     }
   } catch (...) {

@@ -11,6 +11,9 @@
 #include "lidarhd/core/device.hpp"
 #include "lidarhd/features/features.hpp"
 #include "lidarhd/io/las.hpp"
+#include "lidarhd/io/writer.hpp"
+#include "lidarhd/patches/dataset.hpp"
+#include "lidarhd/patches/patches.hpp"
 #include "lidarhd/patches/labels.hpp"
 #include "lidarhd/pipeline/process.hpp"
 #include "lidarhd/raster/colorize.hpp"
@@ -20,6 +23,7 @@ namespace lidarhd::pipeline::detail {
 struct TileInput {
   std::string path, name;  // name: the file name without .las/.laz/.copc.laz
   std::array<double, 3> min{}, max{};  // header bounds
+  uint64_t points = 0;                 // header point count
   std::string error;                   // why its header could not be read ("" = fine)
 };
 
@@ -39,6 +43,7 @@ struct RunContext {
   bool colours = false;
   std::vector<TileInput> halo_sources;        // inputs and --neighbors tiles
   std::map<std::string, std::unique_ptr<raster::Colorizer>> colorizers;  // by point CRS
+  uint64_t memory_budget = 0;  // bytes; 0 = none (ProcessOptions::memory_budget)
 };
 
 // Points of a tile, world coordinates in double (Lambert-93 needs more than float32).
@@ -60,6 +65,7 @@ struct LoadedTile {
   Cloud cloud, halo;
   double seconds = 0;
   std::exception_ptr error;  // reading failed: finish_tile rethrows it
+  bool streamed = false;     // over the memory budget: nothing read, finish_tile streams it
 };
 // Never throws (errors go into `error`); only reads `ctx`, so it may run on another thread.
 LoadedTile load_tile(const TileInput& tile, const RunContext& ctx);
@@ -73,6 +79,73 @@ TileReport finish_tile(const LoadedTile& tile, RunContext& ctx, int chunks_per_s
 features::FeatureTable tile_features(const features::PointColumns& all, size_t n,
                                      const features::FeatureOptions& options, int per_side,
                                      double halo);
+
+// X, Y, Z and classification of n LAS records (world coordinates).
+Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n);
+// The run's colorizer for points in info's CRS (made on first use).
+raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info);
+patches::PatchOptions patch_options(const RunContext& ctx);
+
+// Per-point results that outputs read, row i of each for point i (from `at` on, below).
+struct Attributes {
+  const raster::ColorSamples& colours;  // rgb / nir empty when not sampled
+  const features::FeatureTable& features;
+  const uint8_t* labels;
+};
+
+// enriched/<tile>.laz: the input records with colours, the output features as float32 extra
+// dimensions and the label.
+class EnrichedWriter {
+ public:
+  EnrichedWriter(const std::string& path, const io::LasFileInfo& info, bool rgb, bool nir,
+                 const std::vector<features::Feature>& columns, const RunContext& ctx,
+                 unsigned threads);
+  ~EnrichedWriter();
+  // Records [first, first + count) of the tile; their attributes are rows [at, at + count).
+  void write(const uint8_t* records, uint64_t count, uint64_t first, const Attributes& a, uint64_t at);
+  void close();
+
+ private:
+  unsigned threads_;
+  uint32_t in_len_;
+  std::unique_ptr<io::LasWriter> writer_;
+  std::unique_ptr<io::RecordConverter> convert_;
+  std::vector<std::pair<size_t, io::ExtraDim>> dims_;  // feature column, dimension
+  io::ExtraDim label_;
+  io::PointLayout layout_;
+  std::vector<uint8_t> out_;
+};
+
+// The patches of a tile, added in (gy, gx, augmentation) order, one record per patch: NPZ or
+// LAZ files in a per-tile folder (emptied first, so a rerun never leaves patches of an earlier
+// run) or one HDF5 file per tile. close() lists the outputs in the report.
+class PatchSink {
+ public:
+  PatchSink(const TileInput& tile, const RunContext& ctx, TileReport& report,
+            const std::vector<features::Feature>& columns, unsigned threads);
+  ~PatchSink();
+  // Patch indices point into `cloud` and the attribute rows.
+  void add(const std::vector<patches::Patch>& list, const Cloud& cloud, const Attributes& a);
+  void close();
+
+ private:
+  const TileInput& tile_;
+  const RunContext& ctx_;
+  TileReport& report_;
+  unsigned threads_;
+  std::string format_, folder_;
+  std::vector<std::string> names_, outputs_;
+  std::vector<size_t> columns_;
+  std::unique_ptr<patches::Hdf5TileWriter> h5_;
+  int64_t originals_ = 0;
+  uint64_t patches_ = 0;
+};
+
+// Tiles whose in-core footprint exceeds ctx.memory_budget are streamed (stream_tile.cpp):
+// spilled to disk by spatial buckets, their features computed in chunks with halos, outputs
+// equal to the in-core ones.
+uint64_t in_core_bytes(const TileInput& tile, const RunContext& ctx);
+TileReport stream_tile(const TileInput& tile, RunContext& ctx);
 
 // The output folder's layout.
 std::string enriched_path(const std::string& tile);               // enriched/<tile>.laz

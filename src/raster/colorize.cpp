@@ -47,6 +47,7 @@ struct Colorizer::Impl {
       FileSourceOptions f;
       f.crs = options.raster_crs;
       f.bands = bands;
+      f.gdal_cache_bytes = options.host_cache_bytes / 4;
       ch.source = open_raster_file(spec, f);
     }
     if (ch.source->bands() < bands) {

@@ -215,6 +215,9 @@ class GdalFileSource final : public RasterSource {
 
 std::unique_ptr<RasterSource> open_raster_file(const std::string& path,
                                                const FileSourceOptions& options) {
+  detail::gdal_init();
+  const auto cap = static_cast<GIntBig>(options.gdal_cache_bytes);
+  if (cap > 0 && GDALGetCacheMax64() > cap) GDALSetCacheMax64(cap);
   return std::make_unique<GdalFileSource>(path, options);
 }
 

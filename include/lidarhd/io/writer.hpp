@@ -46,6 +46,9 @@ struct WriteOptions {
   // at end_chunk() calls and, at the latest, every kDefaultChunkSize points.
   uint32_t chunk_size = kDefaultChunkSize;
   unsigned threads = 1;        // LAZ chunks encoded in parallel
+  // LAZ chunks buffered per thread before a parallel encoding round: memory is this x threads x
+  // chunk_size records (and their encoded bytes); the output does not depend on it.
+  unsigned chunks_per_round = 16;
   // Output scale/offset (the records given to write_records must use them); default: source's.
   std::optional<std::array<double, 3>> scale;
   std::optional<std::array<double, 3>> offset;

@@ -72,6 +72,9 @@ struct PatchOptions {
   Augment augment;
   uint64_t seed = 1;
   Device device;  // where binning and sampling run (resolved here; no fallback)
+  // Only the cells with gx in [cells[0], cells[2]] and gy in [cells[1], cells[3]] (a streamed
+  // tile cuts its patches a strip of cells at a time).
+  std::array<int64_t, 4> cells = {INT64_MIN, INT64_MIN, INT64_MAX, INT64_MAX};
 };
 
 struct Patch {

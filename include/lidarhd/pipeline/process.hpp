@@ -20,6 +20,10 @@ struct ProcessOptions {
   Config config;
   std::string neighbors;            // folder of extra tiles used only for halos ("" = none)
   bool force = false;               // redo tiles the manifest lists as finished
+  // Host memory for the run, bytes (0 = no limit), shared by the workers. A tile whose in-core
+  // footprint exceeds its worker's share is streamed (same outputs, more disk traffic) and no
+  // tile is read ahead.
+  uint64_t memory_budget = 0;
   // Called after each tile (done tiles, total tiles, points so far); may be empty.
   std::function<void(size_t, size_t, uint64_t)> progress;
   std::function<void(const std::string&)> warn;  // one line per warning; may be empty

@@ -15,6 +15,9 @@ struct FileSourceOptions {
   std::string crs;
   int block_size = 512;
   int bands = 0;  // bands kept, from band 1 (0 = all, at most 3); IRC needs only band 1 (NIR)
+  // Caps GDAL's block cache, which is process-wide (default: 5 % of RAM), at this many bytes; 0
+  // leaves it. Blocks we read are decoded into our own cache anyway (block_cache.hpp).
+  size_t gdal_cache_bytes = 0;
 };
 
 // Throws IoError naming the path when it cannot be opened, FormatError when the raster is

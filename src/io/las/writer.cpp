@@ -172,12 +172,14 @@ struct LasWriter::Impl {
   void finish_chunk() {
     complete.push_back(open_points);
     open_points = 0;
-    // Rounds of 16 chunks per thread: fewer barriers keep both threads busy (1.6x instead of
-    // 1.4x with 4 per round on 2 cores); memory stays bounded by 16 chunks per thread.
+    // Rounds of 16 chunks per thread by default: fewer barriers keep both threads busy (1.6x
+    // instead of 1.4x with 4 per round on 2 cores); memory stays bounded by the round.
     if (complete.size() >= round_chunks()) encode_complete();
   }
 
-  size_t round_chunks() const { return 16 * size_t(std::max(1u, opt.threads)); }
+  size_t round_chunks() const {
+    return std::max(1u, opt.chunks_per_round) * size_t(std::max(1u, opt.threads));
+  }
 
   std::vector<uint8_t> encode_one(const uint8_t* recs, uint64_t n) const {
     return h.point_format >= 6 ? laz::detail::encode_layered_chunk(items, recs, n)
