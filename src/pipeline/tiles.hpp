@@ -75,10 +75,11 @@ LoadedTile load_tile(const TileInput& tile, const RunContext& ctx);
 TileReport finish_tile(const LoadedTile& tile, RunContext& ctx, int chunks_per_side = 1);
 
 // Features of the first n points of `all` (the tile; the others are its halo), whole or in
-// per_side x per_side chunks each with `halo` metres of context. Rows < n are the tile's.
+// per_side x per_side chunks each with at least `margin` metres of context; the same values
+// either way. Rows < n are the tile's.
 features::FeatureTable tile_features(const features::PointColumns& all, size_t n,
                                      const features::FeatureOptions& options, int per_side,
-                                     double halo);
+                                     double margin);
 
 // X, Y, Z and classification of n LAS records (world coordinates).
 Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n);
