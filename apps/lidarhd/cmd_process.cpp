@@ -21,13 +21,13 @@ namespace {
 
 struct ProcessCli {
   std::vector<std::string> inputs, sets;
-  std::string output, config, preset, device, mode, neighbors, memory_budget;
+  std::string output, config, preset, device, mode, neighbors, memory_budget, device_memory_budget;
   bool force = false, json = false, quiet = false;
 };
 
 #if LIDARHD_WITH_DATASETS
 // "800M", "2G", "1.5G", "500000000": bytes, the suffixes K, M, G, T being powers of 1024.
-uint64_t parse_bytes(const std::string& text) {
+uint64_t parse_bytes(const std::string& option, const std::string& text) {
   size_t used = 0;
   double v = -1;
   try {
@@ -40,7 +40,7 @@ uint64_t parse_bytes(const std::string& text) {
   const std::string units = "KMGT";
   const size_t power = unit.empty() ? 0 : (unit.size() == 1 ? units.find(char(std::toupper(unit[0]))) + 1 : 0);
   if (!(v > 0) || (power == 0 && !unit.empty()) || power > units.size()) {
-    throw ArgumentError("process", "--memory-budget '" + text + "': expected a size such as 800M or 2G");
+    throw ArgumentError("process", option + " '" + text + "': expected a size such as 800M or 2G");
   }
   return static_cast<uint64_t>(v * std::pow(1024.0, double(power)));
 }
@@ -61,7 +61,10 @@ void run(const ProcessCli& c) {
   o.config = load(c);
   o.neighbors = c.neighbors;
   o.force = c.force;
-  if (!c.memory_budget.empty()) o.memory_budget = parse_bytes(c.memory_budget);
+  if (!c.memory_budget.empty()) o.memory_budget = parse_bytes("--memory-budget", c.memory_budget);
+  if (!c.device_memory_budget.empty()) {
+    o.device_memory_budget = parse_bytes("--device-memory-budget", c.device_memory_budget);
+  }
   // On a terminal, a warning first clears the progress bar's line.
   const char* clear = (!c.quiet && isatty(fileno(stderr))) ? "\r\033[K" : "";
   o.warn = [clear](const std::string& line) {
@@ -138,6 +141,9 @@ void register_process(CLI::App& app) {
   cmd->add_option("--memory-budget", c->memory_budget,
                   "Host memory for the run, e.g. 800M or 4G: larger tiles are streamed from disk "
                   "in spatial chunks (same outputs)");
+  cmd->add_option("--device-memory-budget", c->device_memory_budget,
+                  "Memory for each worker's feature computation on its device, e.g. 20G: larger "
+                  "tiles are computed in spatial chunks (same outputs)");
   cmd->add_flag("--force", c->force, "Redo tiles the manifest lists as finished");
   cmd->add_flag("--json", c->json, "Print the run summary as JSON");
   cmd->add_flag("--quiet", c->quiet, "No progress bar");

@@ -29,6 +29,21 @@ std::shared_ptr<const features::GroundModel> ground_of(const features::PointColu
 
 }  // namespace
 
+uint64_t device_bytes_per_point(const features::FeatureOptions& options) {
+  // x, y, z and colours (20), the grid's sorted copies, keys and index (28), status and reach
+  // (5), the columns (4 each).
+  return 53 + 4 * uint64_t(options.features.size());
+}
+
+int chunks_for_budget(uint64_t n, const features::FeatureOptions& options, uint64_t budget) {
+  if (budget == 0) return 1;
+  // Margins add about half as much again to a chunk of a 1 km tile cut 4 x 4; more chunks per
+  // side add more: aim at two thirds of the budget.
+  const double need = 1.5 * double(n) * double(device_bytes_per_point(options));
+  const int per_side = static_cast<int>(std::ceil(std::sqrt(need / (0.67 * double(budget)))));
+  return std::max(1, std::min(per_side, 64));
+}
+
 features::FeatureTable tile_features(const features::PointColumns& all, size_t n,
                                      const features::FeatureOptions& options, int per_side,
                                      double margin) {

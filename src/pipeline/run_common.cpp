@@ -147,6 +147,7 @@ std::unique_ptr<Worker> make_worker(const ProcessOptions& o, const RunSetup& set
   prepare(w->ctx, o, d, d.is_cpu() ? setup.cpu_threads : setup.cores);
   w->ctx.halo_sources = setup.halo_sources;
   w->ctx.memory_budget = o.memory_budget / std::max<size_t>(1, setup.devices.size());
+  w->ctx.device_budget = o.device_memory_budget;
   return w;
 }
 

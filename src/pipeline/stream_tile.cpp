@@ -308,13 +308,18 @@ class Streamer {
     return out;
   }
 
-  // Chunks of q x q buckets, q as large as the budget allows for a chunk with its margin.
+  // Chunks of q x q buckets, q as large as the budgets allow for a chunk with its margin.
   int chunk_buckets(size_t row_bytes) const {
-    const uint64_t budget = ctx_.memory_budget;
     const double per_bucket = double(next_index_) / double(buckets_.size());
     const double per_point = sizeof(SpillRow) + 70.0 + 4.0 * double(columns_.size()) + double(row_bytes);
+    const double on_device = double(device_bytes_per_point(ctx_.features));
+    auto fits = [&](int q) {
+      const double points = double((q + 3) * (q + 3)) * per_bucket;
+      return points * per_point <= 0.5 * double(ctx_.memory_budget) &&
+             (ctx_.device_budget == 0 || points * on_device <= 0.67 * double(ctx_.device_budget));
+    };
     int q = 1;
-    while (q < std::max(nx_, ny_) && double((q + 3) * (q + 3)) * per_bucket * per_point <= 0.5 * double(budget)) ++q;
+    while (q < std::max(nx_, ny_) && fits(q + 1)) ++q;
     return q;
   }
 

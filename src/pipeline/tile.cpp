@@ -406,6 +406,12 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
   cols.red = red.data(), cols.green = green.data(), cols.blue = blue.data(), cols.nir = nir.data();
   cols.n = total;
   features::FeatureTable ft;
+  const int budget_chunks = chunks_for_budget(total, ctx.features, ctx.device_budget);
+  if (budget_chunks > chunks_per_side) {
+    chunks_per_side = budget_chunks;
+    r.warnings.push_back("features in " + std::to_string(budget_chunks) + " x " + std::to_string(budget_chunks) +
+                         " chunks to fit the device memory budget");
+  }
   if (total) ft = tile_features(cols, n, ctx.features, chunks_per_side, std::max(ctx.config.halo, 20.0));
   std::vector<uint8_t> labels(n, ctx.labels.ignore);
   if (n) {

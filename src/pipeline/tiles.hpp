@@ -44,7 +44,14 @@ struct RunContext {
   std::vector<TileInput> halo_sources;        // inputs and --neighbors tiles
   std::map<std::string, std::unique_ptr<raster::Colorizer>> colorizers;  // by point CRS
   uint64_t memory_budget = 0;  // bytes; 0 = none (ProcessOptions::memory_budget)
+  uint64_t device_budget = 0;  // bytes; 0 = none (ProcessOptions::device_memory_budget)
 };
+
+// What compute_features holds on its device per point (coordinates, colours, the neighbour
+// grid, the output columns): sizes the chunks of a device memory budget.
+uint64_t device_bytes_per_point(const features::FeatureOptions& options);
+// Chunks per side so that n points (with margins) fit `budget` bytes; 1 without a budget.
+int chunks_for_budget(uint64_t n, const features::FeatureOptions& options, uint64_t budget);
 
 // Points of a tile, world coordinates in double (Lambert-93 needs more than float32).
 struct Cloud {

@@ -134,3 +134,17 @@ def test_bad_budget_is_refused(tiles, tmp_path):
     proc = run("process", tiles, "-o", tmp_path / "x", "--memory-budget", "lots", check=False)
     assert proc.returncode != 0
     assert "--memory-budget 'lots'" in proc.stderr
+
+
+def test_device_budget_chunks_features_with_the_same_outputs(tiles, tmp_path):
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    run("process", tiles / "tile_1.laz", "-o", whole, "--quiet", *SMALL)
+    run("process", tiles / "tile_1.laz", "-o", chunked, "--quiet", "--device-memory-budget", "4M", *SMALL)
+    assert outputs(whole) == outputs(chunked)
+    warnings = tile_warnings(chunked)["tile_1"]
+    assert any("chunks to fit the device memory budget" in w for w in warnings), warnings
+    # With a host budget too: streamed chunks sized for both.
+    both = tmp_path / "both"
+    run("process", tiles / "tile_1.laz", "-o", both, "--quiet", "--memory-budget", "1M",
+        "--device-memory-budget", "4M", *SMALL)
+    assert outputs(whole) == outputs(both)

@@ -24,6 +24,10 @@ struct ProcessOptions {
   // footprint exceeds its worker's share is streamed (same outputs, more disk traffic) and no
   // tile is read ahead.
   uint64_t memory_budget = 0;
+  // Memory each worker's feature computation may use on its device (GPU memory; host memory for
+  // a CPU worker), bytes (0 = no limit): larger tiles or chunks are computed in spatial chunks
+  // (same outputs) instead of running out of memory first.
+  uint64_t device_memory_budget = 0;
   // Called after each tile (done tiles, total tiles, points so far); may be empty.
   std::function<void(size_t, size_t, uint64_t)> progress;
   std::function<void(const std::string&)> warn;  // one line per warning; may be empty
