@@ -100,7 +100,7 @@ RunSummary work(const ProcessOptions& o, int rank) {
     int64_t tile = -1;
     MPI_Recv(&tile, 1, MPI_INT64_T, 0, kTileTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (tile < 0 || size_t(tile) >= setup.tiles.size()) break;
-    TileReport r = run_tile(load_tile(setup.tiles[size_t(tile)], w->ctx), *w, cpu,
+    TileReport r = run_tile(std::make_shared<const LoadedTile>(load_tile(setup.tiles[size_t(tile)], w->ctx)), *w, cpu,
                             [&] { return make_worker(o, setup, Device::cpu()); });
     report = report_json(r).dump();
     count(s, r);

@@ -1,5 +1,7 @@
 // run_process: workers (one per entry of `device`: CPU workers, CUDA devices) pull tiles from a
-// shared queue until none is left, each reading its next tile while it computes the current one; under mpirun, ranks do the same through rank 0 (mpi_run.cpp).
+// shared queue until none is left, each reading its next tile and writing its previous one
+// while it computes the current one; under mpirun, ranks do the same through rank 0
+// (mpi_run.cpp).
 // Each finished tile goes into the manifest, each failure into the summary, and the run goes on.
 #include <atomic>
 #include <chrono>
@@ -39,31 +41,49 @@ RunSummary run_process(const ProcessOptions& o) {
     }
     return -1;
   };
-  // Each worker decodes its next tile while it computes the current one (pipelined: the device
-  // never waits for LAZ decoding unless decoding is the slower stage).
+  auto record = [&](long i, TileReport r) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (r.status == "done") manifest.record(r);
+    if (r.status == "failed") warn(r.name + " failed: " + r.error);
+    for (const auto& line : r.warnings) warn(r.name + ": " + line);
+    detail::count(s, r);
+    s.tiles[size_t(i)] = std::move(r);
+    if (o.progress) o.progress(++finished, setup.tiles.size(), s.points);
+  };
+  // Each worker runs three stages on three tiles at once: it decodes the next tile and writes
+  // the previous one's outputs while it computes the current one, so its device waits neither
+  // for LAZ decoding nor for encoding. Under a memory budget the stages run one after the other.
+  const bool overlap = o.memory_budget == 0;
   auto work = [&](detail::Worker& w) {
     std::unique_ptr<detail::Worker> cpu;
+    auto make_cpu = [&] { return detail::make_worker(o, setup, Device::cpu()); };
     auto load = [&](long i) {
-      // Under a memory budget the next tile is read only when its turn comes.
-      return std::async(o.memory_budget ? std::launch::deferred : std::launch::async, [&, i] { return detail::load_tile(setup.tiles[size_t(i)], w.ctx); });
+      return std::async(overlap ? std::launch::async : std::launch::deferred,
+                        [&, i] { return detail::load_tile(setup.tiles[size_t(i)], w.ctx); });
     };
     long i = claim();
     std::future<detail::LoadedTile> ahead;
     if (i >= 0) ahead = load(i);
+    std::future<TileReport> writing;
+    long written = -1;
     while (i >= 0) {
-      const detail::LoadedTile loaded = ahead.get();
+      auto loaded = std::make_shared<const detail::LoadedTile>(ahead.get());
       const long j = claim();
       if (j >= 0) ahead = load(j);
-      TileReport r = detail::run_tile(loaded, w, cpu, [&] { return detail::make_worker(o, setup, Device::cpu()); });
-      std::lock_guard<std::mutex> lock(mutex);
-      if (r.status == "done") manifest.record(r);
-      if (r.status == "failed") warn(r.name + " failed: " + r.error);
-      for (const auto& line : r.warnings) warn(r.name + ": " + line);
-      detail::count(s, r);
-      s.tiles[size_t(i)] = std::move(r);
-      if (o.progress) o.progress(++finished, setup.tiles.size(), s.points);
+      auto computed = std::make_shared<detail::ComputedTile>(detail::compute_on(loaded, w, cpu, make_cpu));
+      loaded.reset();
+      if (writing.valid()) record(written, writing.get());  // at most one tile being written
+      // A tile the CPU fallback computed is written by that worker's context.
+      detail::Worker& owner = computed->report.device == "cpu (fallback)" && cpu ? *cpu : w;
+      if (overlap) {
+        writing = std::async(std::launch::async, [computed, &owner] { return detail::write_outputs(*computed, owner.ctx); });
+        written = i;
+      } else {
+        record(i, detail::write_outputs(*computed, owner.ctx));
+      }
       i = j;
     }
+    if (writing.valid()) record(written, writing.get());
   };
   if (workers.size() == 1) {
     work(*workers[0]);

@@ -57,18 +57,18 @@ bool forced_oom(const std::string& tile, int attempt) {
 
 // The tile on the worker's device; on a device out of memory, again in 4 x 4 chunks, then on
 // `cpu` (prepared on first use).
-TileReport attempt(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
-                   const std::function<std::unique_ptr<Worker>()>& make_cpu) {
+ComputedTile attempt(const std::shared_ptr<const LoadedTile>& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
+                     const std::function<std::unique_ptr<Worker>()>& make_cpu) {
   std::vector<std::string> notes;
   for (int a = 0; a < 2; ++a) {
     try {
-      if (forced_oom(loaded.tile.name, a)) {
+      if (forced_oom(loaded->tile.name, a)) {
         throw DeviceError("cuda", "out of memory (forced by LIDARHD_TEST_OOM)");
       }
-      TileReport r = finish_tile(loaded, w.ctx, a == 0 ? 1 : 4);
-      r.device = w.device.to_string();
-      r.warnings.insert(r.warnings.begin(), notes.begin(), notes.end());
-      return r;
+      ComputedTile c = compute_tile(loaded, w.ctx, a == 0 ? 1 : 4);
+      c.report.device = w.device.to_string();
+      c.report.warnings.insert(c.report.warnings.begin(), notes.begin(), notes.end());
+      return c;
     } catch (const DeviceError& e) {
       if (!out_of_memory(e)) throw;
       notes.push_back(std::string(a == 0 ? "out of memory on " : "out of memory in chunks on ") +
@@ -76,9 +76,16 @@ TileReport attempt(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>&
     }
   }
   if (!cpu) cpu = make_cpu();
-  TileReport r = finish_tile(loaded, cpu->ctx, 1);
-  r.device = "cpu (fallback)";
-  r.warnings.insert(r.warnings.begin(), notes.begin(), notes.end());
+  ComputedTile c = compute_tile(loaded, cpu->ctx, 1);
+  c.report.device = "cpu (fallback)";
+  c.report.warnings.insert(c.report.warnings.begin(), notes.begin(), notes.end());
+  return c;
+}
+
+TileReport failed(const TileInput& tile, const std::string& device, const std::string& error) {
+  TileReport r;
+  r.name = tile.name, r.input = tile.path, r.status = "failed", r.error = error;
+  r.device = device;
   return r;
 }
 
@@ -151,16 +158,32 @@ std::unique_ptr<Worker> make_worker(const ProcessOptions& o, const RunSetup& set
   return w;
 }
 
-TileReport run_tile(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
-                    const std::function<std::unique_ptr<Worker>()>& make_cpu) {
+ComputedTile compute_on(std::shared_ptr<const LoadedTile> loaded, Worker& w, std::unique_ptr<Worker>& cpu,
+                        const std::function<std::unique_ptr<Worker>()>& make_cpu) {
   try {
     return attempt(loaded, w, cpu, make_cpu);
   } catch (const std::exception& e) {
-    TileReport r;
-    r.name = loaded.tile.name, r.input = loaded.tile.path, r.status = "failed", r.error = e.what();
-    r.device = w.device.to_string();
-    return r;
+    ComputedTile c;
+    c.loaded = loaded;
+    c.report = failed(loaded->tile, w.device.to_string(), e.what());
+    return c;
   }
+}
+
+TileReport write_outputs(ComputedTile& tile, const RunContext& ctx) {
+  if (tile.report.status == "failed") return tile.report;
+  try {
+    return write_tile(tile, ctx);
+  } catch (const std::exception& e) {
+    return failed(tile.loaded->tile, tile.report.device, e.what());
+  }
+}
+
+TileReport run_tile(std::shared_ptr<const LoadedTile> loaded, Worker& w, std::unique_ptr<Worker>& cpu,
+                    const std::function<std::unique_ptr<Worker>()>& make_cpu) {
+  ComputedTile c = compute_on(std::move(loaded), w, cpu, make_cpu);
+  // The fallback worker computed it: its context writes it (same configuration either way).
+  return write_outputs(c, c.report.device == "cpu (fallback)" && cpu ? cpu->ctx : w.ctx);
 }
 
 Manifest start_output(const ProcessOptions& o, const Worker& w,

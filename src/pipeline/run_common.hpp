@@ -27,9 +27,15 @@ struct Worker {
 };
 std::unique_ptr<Worker> make_worker(const ProcessOptions& o, const RunSetup& setup, const Device& d);
 
-// One loaded tile on `w`; a device out of memory redoes it in 4 x 4 chunks, then on `cpu` (made
-// by make_cpu on first use). Never throws: a failure is a report with status "failed".
-TileReport run_tile(const LoadedTile& loaded, Worker& w, std::unique_ptr<Worker>& cpu,
+// One loaded tile computed on `w`; a device out of memory redoes it in 4 x 4 chunks, then on
+// `cpu` (made by make_cpu on first use). Never throws: a failure is a report with status
+// "failed" (and nothing to write).
+ComputedTile compute_on(std::shared_ptr<const LoadedTile> loaded, Worker& w, std::unique_ptr<Worker>& cpu,
+                        const std::function<std::unique_ptr<Worker>()>& make_cpu);
+// The outputs of a computed tile (nothing for a failed one). Never throws.
+TileReport write_outputs(ComputedTile& tile, const RunContext& ctx);
+// Both, one after the other.
+TileReport run_tile(std::shared_ptr<const LoadedTile> loaded, Worker& w, std::unique_ptr<Worker>& cpu,
                     const std::function<std::unique_ptr<Worker>()>& make_cpu);
 
 // Creates the output folder, removes a killed run's temporary files, loads the manifest and

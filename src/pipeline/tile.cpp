@@ -337,18 +337,23 @@ LoadedTile load_tile(const TileInput& tile, const RunContext& ctx) {
   return l;
 }
 
-TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per_side) {
+ComputedTile compute_tile(std::shared_ptr<const LoadedTile> shared, RunContext& ctx, int chunks_per_side) {
+  const LoadedTile& loaded = *shared;
   if (loaded.error) std::rethrow_exception(loaded.error);
-  if (loaded.streamed) return stream_tile(loaded.tile, ctx);
+  ComputedTile out;
+  out.loaded = shared;
+  if (loaded.streamed) {
+    out.report = stream_tile(loaded.tile, ctx);
+    out.written = true;
+    return out;
+  }
   const auto start = Clock::now();
   const TileInput& tile = loaded.tile;
   const io::LasFileInfo& info = loaded.info;
-  const std::vector<uint8_t>& records = loaded.records;
   const Cloud& cloud = loaded.cloud;
   const Cloud& halo = loaded.halo;
   const uint64_t n = cloud.size();
-  const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
-  TileReport r;
+  TileReport& r = out.report;
   r.name = tile.name, r.input = tile.path;
   r.points = n, r.halo_points = halo.size();
   r.seconds_read = loaded.seconds;
@@ -427,8 +432,28 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
     r.warnings.push_back("no ground points: height_above_ground is NaN");
   }
   r.seconds_features = since(t);
+  out.colours = std::move(colours);
+  out.features = std::move(ft);
+  out.labels = std::move(labels);
+  r.seconds_total = since(start) + loaded.seconds;
+  return out;
+}
 
-  const Attributes attributes{colours, ft, labels.data()};
+TileReport write_tile(ComputedTile& computed, const RunContext& ctx) {
+  TileReport& r = computed.report;
+  if (computed.written) return r;
+  const auto start = Clock::now();
+  const LoadedTile& loaded = *computed.loaded;
+  const TileInput& tile = loaded.tile;
+  const io::LasFileInfo& info = loaded.info;
+  const std::vector<uint8_t>& records = loaded.records;
+  const Cloud& cloud = loaded.cloud;
+  const uint64_t n = cloud.size();
+  const unsigned threads = ctx.features.threads ? ctx.features.threads : 1;
+  const raster::ColorSamples& colours = computed.colours;
+  const features::FeatureTable& ft = computed.features;
+  const Attributes attributes{colours, ft, computed.labels.data()};
+  auto t = Clock::now();
   const std::string mode = ctx.config.mode;
   r.split = patches::split_for_tile(tile.name, ctx.config.seed, ctx.config.split.train,
                                     ctx.config.split.val);
@@ -470,7 +495,8 @@ TileReport finish_tile(const LoadedTile& loaded, RunContext& ctx, int chunks_per
   }
   if (enriched.valid()) r.seconds_write += enriched.get();
   r.status = "done";
-  r.seconds_total = since(start) + loaded.seconds;
+  r.seconds_total += since(start);
+  computed.written = true;
   return r;
 }
 

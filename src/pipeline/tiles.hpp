@@ -71,15 +71,28 @@ struct LoadedTile {
   std::vector<uint8_t> records;
   Cloud cloud, halo;
   double seconds = 0;
-  std::exception_ptr error;  // reading failed: finish_tile rethrows it
-  bool streamed = false;     // over the memory budget: nothing read, finish_tile streams it
+  std::exception_ptr error;  // reading failed: compute_tile rethrows it
+  bool streamed = false;     // over the memory budget: nothing read, compute_tile streams it
 };
 // Never throws (errors go into `error`); only reads `ctx`, so it may run on another thread.
 LoadedTile load_tile(const TileInput& tile, const RunContext& ctx);
-// Colours, features, labels and outputs of a loaded tile; throws on failure. chunks_per_side > 1
+
+// A tile with its colours, features and labels: what its outputs are made of.
+struct ComputedTile {
+  std::shared_ptr<const LoadedTile> loaded;
+  raster::ColorSamples colours;
+  features::FeatureTable features;
+  std::vector<uint8_t> labels;
+  TileReport report;
+  bool written = false;  // outputs done (streamed tiles write as they go)
+};
+// Colours, features and labels of a loaded tile; throws on failure. chunks_per_side > 1
 // computes the features in that many x that many spatial chunks (less device memory at once: a
 // device out of memory retries so).
-TileReport finish_tile(const LoadedTile& tile, RunContext& ctx, int chunks_per_side = 1);
+ComputedTile compute_tile(std::shared_ptr<const LoadedTile> loaded, RunContext& ctx, int chunks_per_side = 1);
+// Its outputs (enriched LAZ, patches); throws on failure. Only reads `ctx`, so it may run
+// while the worker computes its next tile.
+TileReport write_tile(ComputedTile& tile, const RunContext& ctx);
 
 // Features of the first n points of `all` (the tile; the others are its halo), whole or in
 // per_side x per_side chunks each with at least `margin` metres of context; the same values
