@@ -5,23 +5,30 @@
 // The queries of one column share their candidates: the points of the (2 reach + 1)^2 columns
 // around it (reach 1 to 3, from the previous query's k-th distance), which are contiguous runs
 // of the sorted points (columns are row-major). They are copied once per column into a small
-// structure of arrays. Each query then
+// structure of arrays. Tall blocks (vegetation, walls: a z extent of many k-th distances) are
+// copied ordered by z slabs instead, and each query screens only the slabs near its own z (a
+// window that holds every candidate of d2 <= 4x the expected k-th d2; the whole block when the
+// k-th d2 turns out larger). Each query then
 //   1. computes a screening d2 of every candidate in float, vectorised, and counts those under
 //      a threshold guessed from the previous query, refined by a few counts until k to k + 4
 //      pass (the branchy insertion of a per-point search was its main cost: mispredictions);
 //   2. compacts the screened candidates without branches and computes their exact d2 with
 //      point_d2, the formula shared with grid_search and the GPU;
 //   3. orders them by counting, for each, the candidates of smaller exact d2 (all pairs, four
-//      lanes at a time), ties in d2 going to an insertion sort by (d2, original index).
+//      lanes at a time), ties in d2 going to an insertion sort by (d2, original index);
+//   4. when the k-th d2 reaches past the block, scans the columns beyond it that may hold
+//      nearer points, as grid_search scans its outer rings (tall and sparse neighbourhoods:
+//      this used to send 13 % of a real tile's queries back to grid_search).
 //
 // Exactness: every candidate whose exact d2 is <= the threshold t is screened in (the float d2
-// is within a few ulps of the exact one, and screen() widens t by more). When at least k
-// screened candidates have exact d2 <= t, the k best of the block all do, so they are the k
-// best of the screened ones. The k best of the block are the answer when every point outside
-// it, in a column at Chebyshev distance > reach, has a computed d2 strictly above the k-th d2
-// (rings_beyond, the test grid_search itself stops on); otherwise (sparse or tall
-// neighbourhoods, fewer than k points in the block) the query falls back to grid_search.
-// Results are therefore the same bits as grid_search's on every point.
+// is within a few ulps of the exact one, and screen() widens t by more; a candidate outside
+// the z window has axis_d2(dz) > t, and its d2 is at least that). When at least k screened
+// candidates have exact d2 <= t, the k best of the block all do, so they are the k best of the
+// screened ones. Points outside the block are skipped only when their column, or their z, puts
+// their computed d2 strictly above the current k-th d2 (rings_beyond and the z windows of
+// grid_search's own scan). The result is the k smallest (d2, original index) keys of the
+// cloud: the same bits as grid_search's on every point. The rare query the block cannot settle
+// (fewer than k candidates under the threshold found) falls back to grid_search.
 #pragma once
 
 #include <cstdint>
@@ -37,9 +44,11 @@ namespace lidarhd::detail {
 
 class KnnBlockSearch {
  public:
-  // Blocks with more candidates than this per query go point by point: tall columns (walls,
-  // trees) make a whole block slower than grid_search's z windows.
+  // Blocks with more candidates than this go point by point, unless they are tall (below).
   static constexpr uint32_t kMaxBlock = 512;
+  // Tall blocks (vegetation, walls: a z extent of many neighbourhood radii) are ordered by z
+  // slabs, and each query screens only the slabs near its z: up to this many candidates.
+  static constexpr uint32_t kMaxTallBlock = 4096;
   static constexpr int kMaxReach = 3;
 
   KnnBlockSearch(const GridView& g, int k) : g_(g), k_(k) {}
@@ -52,13 +61,16 @@ class KnnBlockSearch {
     // Rings of columns around the block's centre: enough to hold the previous query's k-th
     // distance (a neighbouring point's) from anywhere in the column.
     int reach = 1;
+    const float radius = threshold_ < kInfD2 ? __builtin_sqrtf(threshold_) : kInfD2;
     if (threshold_ < kInfD2) {
-      const float r = __builtin_sqrtf(threshold_) * g_.inv_cell;
+      const float r = radius * g_.inv_cell;
       reach = r <= 1.0f ? 1 : (r <= 2.0f ? 2 : kMaxReach);
     }
     uint32_t total = 0;
     uint32_t s[2 * kMaxReach + 1], e[2 * kMaxReach + 1];
     int runs = 0;
+    tall_ = false;
+    float zmin = 0.0f, zmax = 0.0f;
     for (;; --reach) {
       const int i0 = cx_ > reach ? cx_ - reach : 0;
       const int i1 = cx_ + reach < g_.nx ? cx_ + reach : g_.nx - 1;
@@ -73,49 +85,151 @@ class KnnBlockSearch {
         total += e[runs] - s[runs];
         ++runs;
       }
-      if (total <= kMaxBlock || reach == 1) break;
+      // Tall: worth slabs when the block's z extent is many radii (and the radius is usable).
+      if (total >= kMinTall && total <= kMaxTallBlock && radius > 0.0f && radius < kInfD2) {
+        z_extent(i0, i1, j0, j1, zmin, zmax);
+        tall_ = zmax - zmin > kTallRadii * radius;
+      }
+      if (total <= kMaxBlock || tall_ || reach == 1) break;
     }
     reach_ = reach;
-    if (total > kMaxBlock || total < static_cast<uint32_t>(k_)) return false;
+    if ((total > kMaxBlock && !tall_) || total < static_cast<uint32_t>(k_)) return false;
     n_ = total;
     padded_ = (total + 3u) & ~3u;
-    bx_.resize(padded_);
-    by_.resize(padded_);
-    bz_.resize(padded_);
-    f2_.resize(padded_);
-    sel_.resize(padded_ + 4);
-    bindex_.resize(padded_);
-    bpos_.resize(padded_);
-    uint32_t o = 0;
-    for (int r = 0; r < runs; ++r) {
-      for (uint32_t p = s[r]; p < e[r]; ++p, ++o) {
-        bx_[o] = g_.x[p];
-        by_[o] = g_.y[p];
-        bz_[o] = g_.z[p];
-        bindex_[o] = g_.index[p];
-        bpos_[o] = p;
+    for (auto* v : {&bx_, &by_, &bz_, &f2_, &sd_}) v->resize(padded_ + 4);
+    for (auto* v : {&bindex_, &bpos_, &sel_, &sid_, &spos_}) v->resize(padded_ + 4);
+    if (tall_) {
+      gather_slabs(s, e, runs, zmin, zmax, radius);
+    } else {
+      uint32_t o = 0;
+      for (int r = 0; r < runs; ++r) {
+        for (uint32_t p = s[r]; p < e[r]; ++p, ++o) put(o, p);
       }
     }
-    // Padding: NaN coordinates screen out under any threshold.
-    for (; o < padded_; ++o) {
+    for (uint32_t o = n_; o < padded_; ++o) {  // NaN screens out under any threshold
       bx_[o] = by_[o] = bz_[o] = __builtin_nanf("");
-      bindex_[o] = 0;
-      bpos_[o] = 0;
+      bindex_[o] = bpos_[o] = 0;
     }
     return true;
   }
+
+  // Whether the last set_cell ordered its block by z slabs (tests).
+  bool tall() const { return tall_; }
 
   // The k nearest of sorted point p, which lies in the column of the last successful set_cell:
   // keys[0, k) as candidate_key(d2, original index), sorted, and pos[j] the sorted position of
   // neighbour j. False when the block cannot be trusted for this query (nothing written).
   bool query(uint32_t p, uint64_t* keys, uint32_t* pos) {
     const float qx = g_.x[p], qy = g_.y[p], qz = g_.z[p];
-    const uint32_t n = padded_;
+    lo_ = 0;
+    end_ = padded_;
+    float hi;
+    uint32_t hi_count;
+    if (tall_) {
+      // The slabs that hold every candidate with d2 <= tw (a generous window around the
+      // expected k-th d2); when the k-th d2 turns out larger, the whole block.
+      const float tw = threshold_ * kWindowGrowth;
+      if (window(qz, tw)) {
+        hi = find_threshold(qx, qy, qz, threshold_, hi_count);
+        if (hi <= tw) return finish(qx, qy, qz, hi, hi_count, keys, pos);
+        lo_ = 0;
+        end_ = padded_;
+      }
+      hi = find_threshold(qx, qy, qz, tw, hi_count);
+    } else {
+      hi = find_threshold(qx, qy, qz, threshold_, hi_count);
+    }
+    return finish(qx, qy, qz, hi, hi_count, keys, pos);
+  }
+
+ private:
+  // Blocks of fewer candidates are never tall; a block is tall when its z extent exceeds this
+  // many expected neighbourhood radii (the previous k-th distance).
+  static constexpr uint32_t kMinTall = 128;
+  static constexpr float kTallRadii = 8.0f;
+  // Slab height in expected radii, and the most slabs a block is cut into.
+  static constexpr float kSlabRadii = 0.5f;
+  static constexpr int kMaxSlabs = 64;
+  // A tall query's window holds every candidate with d2 <= this times the expected k-th d2.
+  static constexpr float kWindowGrowth = 4.0f;
+
+  void put(uint32_t o, uint32_t p) {
+    bx_[o] = g_.x[p];
+    by_[o] = g_.y[p];
+    bz_[o] = g_.z[p];
+    bindex_[o] = g_.index[p];
+    bpos_[o] = p;
+  }
+
+  // z range of the non-empty columns [i0, i1] x [j0, j1] (each sorted by z: its ends).
+  void z_extent(int i0, int i1, int j0, int j1, float& zmin, float& zmax) const {
+    zmin = kInfD2;
+    zmax = -kInfD2;
+    for (int j = j0; j <= j1; ++j) {
+      const uint32_t* start = g_.cell_start + static_cast<size_t>(j) * static_cast<size_t>(g_.nx);
+      for (int i = i0; i <= i1; ++i) {
+        const uint32_t a = start[i], b = start[i + 1];
+        if (a == b) continue;
+        zmin = g_.z[a] < zmin ? g_.z[a] : zmin;
+        zmax = g_.z[b - 1] > zmax ? g_.z[b - 1] : zmax;
+      }
+    }
+  }
+
+  // Slab of z: non-decreasing in z (each step rounds monotonically), so a point whose slab is
+  // below slab(zl) lies below zl, and one above slab(zh) above zh.
+  int slab(float z) const {
+    const float t = (z - slab_z0_) * slab_inv_;
+    if (!(t >= 0.0f)) return 0;  // NaN too
+    if (t >= static_cast<float>(slabs_ - 1)) return slabs_ - 1;
+    return static_cast<int>(t);
+  }
+
+  // Copies the block's runs ordered by slab (a counting sort; in a slab, block order).
+  void gather_slabs(const uint32_t* s, const uint32_t* e, int runs, float zmin, float zmax,
+                    float radius) {
+    slab_z0_ = zmin;
+    slab_inv_ = 1.0f / (radius * kSlabRadii);
+    const float span = (zmax - zmin) * slab_inv_;
+    slabs_ = span < static_cast<float>(kMaxSlabs - 1) ? static_cast<int>(span) + 1 : kMaxSlabs;
+    uint32_t at[kMaxSlabs + 1] = {};
+    for (int r = 0; r < runs; ++r) {
+      for (uint32_t p = s[r]; p < e[r]; ++p) ++at[slab(g_.z[p]) + 1];
+    }
+    for (int b = 0; b < slabs_; ++b) {
+      at[b + 1] += at[b];
+      slab_start_[b] = at[b];
+    }
+    slab_start_[slabs_] = n_;
+    for (int r = 0; r < runs; ++r) {
+      for (uint32_t p = s[r]; p < e[r]; ++p) put(at[slab(g_.z[p])]++, p);
+    }
+  }
+
+  // Restricts the screen to [lo_, end_): the slabs that hold every candidate whose z alone
+  // puts it within d2 <= tw of the query (a point's d2 is at least axis_d2 of its dz, and
+  // axis_d2 grows with |dz|, which float differences keep monotone). False when no such
+  // bounds were found (NaN).
+  bool window(float qz, float tw) {
+    float w = __builtin_sqrtf(tw) * (1.0f + 1.0f / 1024.0f);
+    for (int tries = 0; tries < 8; ++tries, w *= 2.0f) {
+      const float zl = qz - w, zh = qz + w;
+      const float dl = zl - qz, dh = zh - qz;
+      if (!(dl < 0.0f && axis_d2(dl) > tw && dh > 0.0f && axis_d2(dh) > tw)) continue;
+      lo_ = slab_start_[slab(zl)] & ~3u;
+      const uint32_t end = (slab_start_[slab(zh) + 1] + 3u) & ~3u;
+      end_ = end < padded_ ? end : padded_;
+      return true;
+    }
+    return false;
+  }
+
+  // Screens the window [lo_, end_) and returns a threshold t (with hi_count candidates under
+  // it) that at least k pass, with as few extra as a handful of counts find: t0 (the previous
+  // query's k-th d2 with a margin), then secant steps (in a planar neighbourhood the count
+  // grows like t) or doubling; +inf (every candidate) when none was found.
+  float find_threshold(float qx, float qy, float qz, float t, uint32_t& hi_count) {
     const uint32_t k = static_cast<uint32_t>(k_);
-    // A threshold t that at least k candidates pass, with as few extra as a handful of counts
-    // find: the previous query's k-th d2 with a margin, then secant steps (in a planar
-    // neighbourhood the count grows like t) or doubling.
-    float t = threshold_;
     // Screening distances in float (vectorised): within a few ulps of the exact d2. The first
     // count comes with them.
     float* f2 = f2_.data();
@@ -125,7 +239,7 @@ class KnnBlockSearch {
       const float* by = by_.data();
       const float* bz = bz_.data();
       const float limit = screen(t);
-      for (uint32_t b = 0; b < n; ++b) {
+      for (uint32_t b = lo_; b < end_; ++b) {
         const float dx = bx[b] - qx, dy = by[b] - qy, dz = bz[b] - qz;
         const float d = dx * dx + dy * dy + dz * dz;
         f2[b] = d;
@@ -134,9 +248,9 @@ class KnnBlockSearch {
     }
     float lo = -1.0f;   // largest t seen that fewer than k pass
     float hi = kInfD2;  // smallest t seen that at least k pass, and its count
-    uint32_t hi_count = n_;
+    hi_count = end_ - lo_;
     for (int step = 0; step < kMaxSteps; ++step) {
-      const uint32_t c = step == 0 ? first : count_below(f2, n, screen(t));
+      const uint32_t c = step == 0 ? first : count_below(f2, lo_, end_, screen(t));
       if (c >= k) {
         hi = t;
         hi_count = c;
@@ -150,15 +264,66 @@ class KnnBlockSearch {
       if (!(t > lo && t < hi)) t = hi < kInfD2 ? lo + 0.5f * (hi - lo) : hi;
       if (!(t > lo && t < hi)) break;  // no float left between them (ties)
     }
-    const bool ok = hi_count <= kMaxRanked ? select_ranked(qx, qy, qz, hi, keys, pos)
-                                           : select_sorted(qx, qy, qz, hi, keys, pos);
-    if (!ok) return false;
-    const float kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
-    threshold_ = kth * 1.1f;
-    return rings_beyond(g_, qx, qy, cx_, cy_, reach_ + 1, boundary_eps(g_, qx, qy), kth);
+    return hi;
   }
 
- private:
+  // The k best of the window under hi, and whether they are the k nearest of the cloud.
+  bool finish(float qx, float qy, float qz, float hi, uint32_t hi_count, uint64_t* keys,
+              uint32_t* pos) {
+    const uint32_t k = static_cast<uint32_t>(k_);
+    const bool ok = hi_count <= kMaxRanked
+                        ? select_ranked(qx, qy, qz, hi, keys, pos)
+                        : select_sorted_screened(gather_screened(qx, qy, qz, hi), hi, keys, pos);
+    if (!ok) return false;
+    float kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
+    const float eps = boundary_eps(g_, qx, qy);
+    // The columns beyond the block that may hold nearer points (its k-th d2 reaches past
+    // them), as grid_search scans its outer rings.
+    for (int m = reach_ + 1; !rings_beyond(g_, qx, qy, cx_, cy_, m, eps, kth); ++m) {
+      for_ring(g_, cx_, cy_, m, [&](int i, int j) {
+        const double gx = reduced_gap(interval_gap(qx, i, g_.nx, g_.min_x, g_.cell), eps);
+        const double gy = reduced_gap(interval_gap(qy, j, g_.ny, g_.min_y, g_.cell), eps);
+        if (beyond(gx * gx + gy * gy, kth)) return;
+        const uint32_t cell =
+            static_cast<uint32_t>(j) * static_cast<uint32_t>(g_.nx) + static_cast<uint32_t>(i);
+        scan_outside(g_.cell_start[cell], g_.cell_start[cell + 1], qx, qy, qz, keys, pos, kth);
+      });
+    }
+    threshold_ = kth * 1.1f;
+    return true;
+  }
+
+  // Offers the points of column [s, e) (sorted by z) within d2 <= kth to the k best (keys,
+  // pos) and lowers kth to the new k-th d2: scan_column with sorted positions. Points skipped
+  // have a computed d2 above kth.
+  void scan_outside(uint32_t s, uint32_t e, float qx, float qy, float qz, uint64_t* keys,
+                    uint32_t* pos, float& kth) const {
+    const int k = k_;
+    uint32_t lo = s, hi = e;
+    while (lo < hi) {  // first point not below the window
+      const uint32_t mid = lo + (hi - lo) / 2;
+      const bool below = g_.z[mid] < qz && axis_d2(g_.z[mid] - qz) > kth;
+      lo = below ? mid + 1 : lo;
+      hi = below ? hi : mid;
+    }
+    for (uint32_t p = lo; p < e; ++p) {
+      const float dz = g_.z[p] - qz;
+      if (dz > 0.0f && axis_d2(dz) > kth) break;  // and so is every point above it
+      const float d = point_d2(g_.x[p], g_.y[p], g_.z[p], qx, qy, qz);
+      if (!(d <= kth)) continue;
+      const uint64_t key = candidate_key(d, g_.index[p]);
+      if (key >= keys[k - 1]) continue;
+      int j = k - 1;
+      for (; j > 0 && key < keys[j - 1]; --j) {
+        keys[j] = keys[j - 1];
+        pos[j] = pos[j - 1];
+      }
+      keys[j] = key;
+      pos[j] = p;
+      kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
+    }
+  }
+
   // Candidates screened in beyond the k needed before the threshold is tightened again.
   static constexpr uint32_t kSlack = 4;
   static constexpr int kMaxSteps = 6;
@@ -170,14 +335,14 @@ class KnnBlockSearch {
   // for the exact one: a relative 2^-20 covers it, and the absolute term underflow.
   static float screen(float t) { return t * (1.0f + 1.0f / 1048576.0f) + 1e-37f; }
 
-  static uint32_t count_below(const float* f2, uint32_t n, float limit) {
+  static uint32_t count_below(const float* f2, uint32_t lo, uint32_t end, float limit) {
     uint32_t c = 0;
-    for (uint32_t b = 0; b < n; ++b) c += f2[b] <= limit ? 1u : 0u;
+    for (uint32_t b = lo; b < end; ++b) c += f2[b] <= limit ? 1u : 0u;
     return c;
   }
 
-  // Exact d2, original index and sorted position of the candidates screened in under t, into
-  // sd_/sid_/spos_ (count returned; sd_ followed by 4 NaN).
+  // Exact d2, original index and sorted position of the candidates of the window screened in
+  // under t, into sd_/sid_/spos_ (count returned; sd_ followed by 4 NaN).
   uint32_t gather_screened(float qx, float qy, float qz, float t) {
     const float limit = screen(t);
     const float* f2 = f2_.data();
@@ -188,7 +353,7 @@ class KnnBlockSearch {
     // Four lanes at a time: the mask picks a row of lane numbers, stored whole (sel_ has room
     // for 4 past the end); the count advances by the lanes kept.
     const __m128 lim = _mm_set1_ps(limit);
-    for (uint32_t b = 0; b < padded_; b += 4) {
+    for (uint32_t b = lo_; b < end_; b += 4) {
       const int m = _mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(f2 + b), lim));
       const __m128i lanes = _mm_load_si128(reinterpret_cast<const __m128i*>(kLanes[m]));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(sel + c),
@@ -196,7 +361,7 @@ class KnnBlockSearch {
       c += static_cast<uint32_t>(kLaneCount[m]);
     }
 #else
-    for (uint32_t b = 0; b < padded_; ++b) {
+    for (uint32_t b = lo_; b < end_; ++b) {
       sel[c] = b;
       c += f2[b] <= limit ? 1u : 0u;
     }
@@ -219,7 +384,7 @@ class KnnBlockSearch {
     const uint32_t c = gather_screened(qx, qy, qz, t);
     const uint32_t k = static_cast<uint32_t>(k_);
     const uint32_t padded = (c + 3u) & ~3u;
-    const float* sd = sd_;
+    const float* sd = sd_.data();
     uint64_t taken = 0;  // places filled, k <= 64
     bool tie = false;
     uint32_t rank[kMaxRanked + 4];
@@ -250,25 +415,27 @@ class KnnBlockSearch {
       rank[i] = r;
     }
 #endif
+    // Without branches (whether a candidate is among the k best is unpredictable): places
+    // past k go to a spare slot.
+    uint64_t placed_keys[kMaxRanked + 1];
+    uint32_t placed_pos[kMaxRanked + 1];
     for (uint32_t i = 0; i < c; ++i) {
-      const uint32_t r = rank[i];
-      if (r < k) {
-        const uint64_t bit = uint64_t{1} << r;
-        tie |= (taken & bit) != 0;
-        taken |= bit;
-        keys[r] = candidate_key(sd[i], sid_[i]);
-        pos[r] = spos_[i];
-      }
+      const uint32_t r = rank[i] < k ? rank[i] : k;
+      const uint64_t bit = (uint64_t{1} << (r & 63u)) & (r < k ? ~uint64_t{0} : uint64_t{0});
+      tie |= (taken & bit) != 0;
+      taken |= bit;
+      placed_keys[r] = candidate_key(sd[i], sid_[i]);
+      placed_pos[r] = spos_[i];
     }
     if (tie || c < k) return select_sorted_screened(c, t, keys, pos);
+    for (uint32_t r = 0; r < k; ++r) {
+      keys[r] = placed_keys[r];
+      pos[r] = placed_pos[r];
+    }
     return float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32)) <= t;
   }
 
   // The same by insertion into a sorted buffer of k, for many candidates or ties.
-  bool select_sorted(float qx, float qy, float qz, float t, uint64_t* keys, uint32_t* pos) {
-    return select_sorted_screened(gather_screened(qx, qy, qz, t), t, keys, pos);
-  }
-
   bool select_sorted_screened(uint32_t c, float t, uint64_t* keys, uint32_t* pos) {
     const int k = k_;
     // sk[-1] is a sentinel below every key: one compare per step of the inner loop.
@@ -313,13 +480,18 @@ class KnnBlockSearch {
   int k_;
   int cx_ = 0, cy_ = 0, reach_ = 1;
   uint32_t n_ = 0, padded_ = 0;
+  uint32_t lo_ = 0, end_ = 0;  // the window of the current query, multiples of 4
   float threshold_ = kInfD2;
+  bool tall_ = false;
+  // Slabs of a tall block: slab b holds block entries [slab_start_[b], slab_start_[b + 1]).
+  int slabs_ = 1;
+  float slab_z0_ = 0.0f, slab_inv_ = 1.0f;
+  uint32_t slab_start_[kMaxSlabs + 1] = {};
   std::vector<float> bx_, by_, bz_, f2_;
   std::vector<uint32_t> bindex_, bpos_, sel_;
-  // The screened candidates (at most a block).
-  alignas(16) float sd_[kMaxBlock + 4];
-  uint32_t sid_[kMaxBlock + 4];
-  uint32_t spos_[kMaxBlock + 4];
+  // The screened candidates (at most a block; sd_ is 16-byte aligned, as operator new is).
+  std::vector<float> sd_;
+  std::vector<uint32_t> sid_, spos_;
   uint64_t sorted_keys_[kCapacityClasses[1] + 1] = {};  // [0]: the sentinel, 0
   uint32_t sorted_pos_[kCapacityClasses[1] + 1] = {};
 };
