@@ -2,8 +2,10 @@
 // whose every pixel is known; device-parameterised: CUDA must give the same bits as the CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "device_test.hpp"
@@ -185,6 +187,172 @@ TEST_P(SampleTest, PixelEdgesDoNotDependOnTheWindow) {
     // The same point alone: a window of one block, far from block 0.
     const Samples one = run(src, sampler, {x[i]}, {y[i]}, SampleMethod::kNearest);
     ASSERT_EQ(one.values[0], all.values[i * 3]) << i;
+  }
+}
+
+// The sampler as first written, one point after the other, on the fake raster's known pixels:
+// the optimised CPU paths (points binned by block, grouped, bands unrolled) must give exactly
+// these bits.
+struct Reference {
+  const FakeSource& src;
+  // Band b of pixel (col, row), or false where it is outside the raster or NoData.
+  bool pixel(int64_t col, int64_t row) const {
+    return src.inside(col, row) && !FakeSource::nodata(col, row);
+  }
+  uint8_t status(int64_t col, int64_t row) const {
+    if (!src.inside(col, row)) return static_cast<uint8_t>(SampleStatus::kOutside);
+    if (FakeSource::nodata(col, row)) return static_cast<uint8_t>(SampleStatus::kNoData);
+    return 0;
+  }
+  uint8_t sample(SampleMethod method, double x, double y, int bands, float* values) const {
+    const PixelGrid& g = src.grid();
+    const auto fill = [&](uint8_t status) {
+      for (int b = 0; b < bands; ++b) values[b] = -1.0f;
+      return status;
+    };
+    const double u = (x - g.x0) / g.res_x, v = (g.y0 - y) / g.res_y;
+    if (method == SampleMethod::kNearest) {
+      const double fc = std::floor(u), fr = std::floor(v);
+      if (!(std::fabs(fc) < 4e15 && std::fabs(fr) < 4e15)) return fill(1);
+      const auto col = static_cast<int64_t>(fc), row = static_cast<int64_t>(fr);
+      if (const uint8_t st = status(col, row)) return fill(st);
+      for (int b = 0; b < bands; ++b) values[b] = pattern(col, row, b);
+      return 0;
+    }
+    if (!(std::fabs(u) < 4e15 && std::fabs(v) < 4e15)) return fill(1);
+    const auto col = static_cast<int64_t>(std::floor(u)), row = static_cast<int64_t>(std::floor(v));
+    if (const uint8_t st = status(col, row)) return fill(st);
+    const double cu = u - 0.5, cv = v - 0.5;
+    const double c0 = std::floor(cu), r0 = std::floor(cv);
+    const double tu = cu - c0, tv = cv - r0;
+    const auto c = static_cast<int64_t>(c0), r = static_cast<int64_t>(r0);
+    const int64_t pc[4] = {c, c + 1, c, c + 1}, pr[4] = {r, r, r + 1, r + 1};
+    const double wt[4] = {(1 - tu) * (1 - tv), tu * (1 - tv), (1 - tu) * tv, tu * tv};
+    double total = 0;
+    for (int k = 0; k < 4; ++k) total = total + (pixel(pc[k], pr[k]) ? wt[k] : 0.0);
+    for (int b = 0; b < bands; ++b) {
+      double sum = 0;
+      for (int k = 0; k < 4; ++k) {
+        const double term = pixel(pc[k], pr[k]) ? wt[k] * pattern(pc[k], pr[k], b) : 0.0;
+        sum = sum + term;
+      }
+      if (total != 1.0) sum = sum / total;
+      values[b] = static_cast<float>(sum);
+    }
+    return 0;
+  }
+};
+
+// Points that test every branch: uniform (some outside the raster), exactly on pixel edges and
+// centres, on block edges, NaN, infinite and absurdly far.
+void edge_points(const PixelGrid& g, int block, std::mt19937_64& rng, std::vector<double>& x,
+                 std::vector<double>& y) {
+  const double w = g.width * g.res_x, h = g.height * g.res_y;
+  std::uniform_real_distribution<double> ux(g.x0 - 3 * g.res_x, g.x0 + w + 3 * g.res_x);
+  std::uniform_real_distribution<double> uy(g.y0 - h - 3 * g.res_y, g.y0 + 3 * g.res_y);
+  std::uniform_int_distribution<int64_t> col(-2, g.width + 2), row(-2, g.height + 2);
+  std::uniform_int_distribution<int> kind(0, 9), offset(-1, 1);
+  for (int i = 0; i < 40000; ++i) {
+    double px = ux(rng), py = uy(rng);
+    switch (kind(rng)) {
+      case 0:  // pixel corner
+        px = g.x0 + static_cast<double>(col(rng)) * g.res_x;
+        py = g.y0 - static_cast<double>(row(rng)) * g.res_y;
+        break;
+      case 1:  // pixel centre (bilinear fractions of 0)
+        px = g.x0 + (static_cast<double>(col(rng)) + 0.5) * g.res_x;
+        py = g.y0 - (static_cast<double>(row(rng)) + 0.5) * g.res_y;
+        break;
+      case 2: {  // around a block edge
+        const int64_t bc = col(rng) / block * block + offset(rng);
+        const int64_t br = row(rng) / block * block + offset(rng);
+        px = g.x0 + (static_cast<double>(bc) + 0.5 * offset(rng) + 0.5) * g.res_x;
+        py = g.y0 - (static_cast<double>(br) + 0.5 * offset(rng) + 0.5) * g.res_y;
+        break;
+      }
+      default:
+        break;
+    }
+    x.push_back(px), y.push_back(py);
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  for (double bad : {std::nan(""), inf, -inf, 1e300}) {
+    x.push_back(bad), y.push_back(g.y0 - 1.0);
+    x.push_back(g.x0 + 1.0), y.push_back(bad);
+  }
+}
+
+// Every CPU path (random order: binned by block; sorted: in order / grouped; sizes around the
+// group size) against the reference, bit for bit, with the same counts per status.
+TEST_P(SampleTest, OptimisedPathsMatchTheReference) {
+  PixelGrid ign;  // 0.2 m pixels: edges that depend on rounding
+  ign.x0 = 770549.8, ign.y0 = 6277600.2, ign.res_x = ign.res_y = 0.2;
+  ign.width = 150, ign.height = 110;
+  PixelGrid binary;  // 0.5 x 0.25 m: exact edges
+  binary.x0 = 1000.0, binary.y0 = 2000.0, binary.res_x = 0.5, binary.res_y = 0.25;
+  binary.width = 90, binary.height = 130;
+  struct Case {
+    PixelGrid grid;
+    bool bounded;
+    int block;
+  };
+  const Case cases[] = {{ign, true, 16}, {binary, true, 12}, {binary, false, 8}, {ign, true, 64}};
+  std::mt19937_64 rng(2026);
+  for (const Case& cs : cases) {
+    PixelGrid g = cs.grid;
+    g.bounded = cs.bounded;
+    FakeSource src(g, cs.block);
+    const Reference ref{src};
+    Sampler sampler(device_);
+    std::vector<double> x, y;
+    edge_points(g, cs.block, rng, x, y);
+    // The same points sorted in rows (scan-like order).
+    std::vector<size_t> order(x.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const double ra = std::floor((g.y0 - y[a]) / (g.res_y * 4)),
+                   rb = std::floor((g.y0 - y[b]) / (g.res_y * 4));
+      if (ra != rb) return ra < rb || std::isnan(rb);
+      return x[a] < x[b];
+    });
+    std::vector<double> sx, sy;
+    for (size_t i : order) sx.push_back(x[i]), sy.push_back(y[i]);
+    for (SampleMethod m : {SampleMethod::kNearest, SampleMethod::kBilinear}) {
+      for (int bands : {3, 1, 2}) {
+        for (bool sorted : {false, true}) {
+          for (size_t n : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), x.size()}) {
+            const std::vector<double> px((sorted ? sx : x).begin(), (sorted ? sx : x).begin() + n);
+            const std::vector<double> py((sorted ? sy : y).begin(), (sorted ? sy : y).begin() + n);
+            const Samples got = run(src, sampler, px, py, m, bands);
+            std::vector<float> want(n * size_t(bands));
+            std::vector<uint8_t> want_status(n);
+            size_t counts[2][3] = {};
+            for (size_t i = 0; i < n; ++i) {
+              want_status[i] = ref.sample(m, px[i], py[i], bands, &want[i * size_t(bands)]);
+              ++counts[0][want_status[i]];
+              ++counts[1][got.status[i]];
+            }
+            const std::string what = std::string(sample_method_name(m)) + " block " +
+                                     std::to_string(cs.block) + " bands " + std::to_string(bands) +
+                                     (sorted ? " sorted" : " random") + " n " + std::to_string(n);
+            for (int st = 0; st < 3; ++st) EXPECT_EQ(counts[1][st], counts[0][st]) << what;
+            if (n == x.size()) {
+              EXPECT_GT(counts[0][0], n / 2) << what;  // most points sample a pixel
+              if (cs.bounded) {
+                EXPECT_GT(counts[0][1], 100u) << what;
+              }
+              EXPECT_GT(counts[0][2], 100u) << what;
+            }
+            ASSERT_EQ(got.status, want_status) << what;
+            for (size_t i = 0; i < want.size(); ++i) {
+              ASSERT_EQ(0, std::memcmp(&got.values[i], &want[i], sizeof(float)))
+                  << what << " point " << i / size_t(bands) << " (" << px[i / size_t(bands)] << ", "
+                  << py[i / size_t(bands)] << "): " << got.values[i] << " vs " << want[i];
+            }
+          }
+        }
+      }
+    }
   }
 }
 
