@@ -29,6 +29,17 @@ std::shared_ptr<const features::GroundModel> ground_of(const features::PointColu
 
 }  // namespace
 
+double unseen_reach(double x, double y, float reach2, const double box[4], const bool limits[4]) {
+  double room = std::numeric_limits<double>::infinity();
+  if (limits[0]) room = std::min(room, x - box[0]);
+  if (limits[1]) room = std::min(room, box[1] - x);
+  if (limits[2]) room = std::min(room, y - box[2]);
+  if (limits[3]) room = std::min(room, box[3] - y);
+  // A relative and an absolute slack cover float rounding in the kernel's distances.
+  const double reach = std::sqrt(double(reach2));
+  return reach * (1 + 1e-5) + 1e-3 < room ? 0.0 : reach;
+}
+
 uint64_t device_bytes_per_point(const features::FeatureOptions& options) {
   // x, y, z and colours (20), the grid's sorted copies, keys and index (28), status and reach
   // (5), the columns (4 each).
@@ -103,18 +114,13 @@ features::FeatureTable tile_features(const features::PointColumns& all, size_t n
         auto mine = [&](size_t p) {
           return p < n && chunk_of(all.x[p], x0, sx) == i && chunk_of(all.y[p], y0, sy) == j;
         };
-        // Room around each own point: up to the margin's sides, except sides beyond every point.
+        const double box[4] = {lo_x, hi_x, lo_y, hi_y};
+        const bool limits[4] = {lo_x > ax0, hi_x < ax1, lo_y > ay0, hi_y < ay1};
         double worst = 0;
         for (size_t k = 0; k < pick.size(); ++k) {
-          const size_t p = pick[k];
-          if (!mine(p)) continue;
-          double room = std::numeric_limits<double>::infinity();
-          if (lo_x > ax0) room = std::min(room, double(all.x[p]) - lo_x);
-          if (hi_x < ax1) room = std::min(room, hi_x - double(all.x[p]));
-          if (lo_y > ay0) room = std::min(room, double(all.y[p]) - lo_y);
-          if (hi_y < ay1) room = std::min(room, hi_y - double(all.y[p]));
-          const double reach = std::sqrt(double(t.reach2[k]));
-          if (!(reach * (1 + 1e-5) + 1e-3 < room)) worst = std::max(worst, std::isfinite(reach) ? reach : 2 * m);
+          if (!mine(pick[k])) continue;
+          const double v = unseen_reach(all.x[pick[k]], all.y[pick[k]], t.reach2[k], box, limits);
+          worst = std::max(worst, std::isfinite(v) ? v : 2 * m);
         }
         if (worst > 0) {
           m = std::max(2 * m, worst + 1);

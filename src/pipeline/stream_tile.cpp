@@ -394,16 +394,13 @@ class Streamer {
           if (ft.summary.ground_requested && !ft.summary.ground_available) no_ground_ = true;
           // Every own point's reach must stay inside the margin, except towards sides beyond
           // which the cloud has no point.
+          const double local_box[4] = {local(box.x0, 0), local(box.x1, 0), local(box.y0, 1), local(box.y1, 1)};
+          const bool limits[4] = {box.x0 > all_.x0, box.x1 < all_.x1, box.y0 > all_.y0, box.y1 < all_.y1};
           double worst = 0;
           for (size_t i = 0; i < m; ++i) {
             if (!pts[i].own) continue;
-            double room = kInf;
-            if (box.x0 > all_.x0) room = std::min(room, double(lx[i]) - double(local(box.x0, 0)));
-            if (box.x1 < all_.x1) room = std::min(room, double(local(box.x1, 0)) - double(lx[i]));
-            if (box.y0 > all_.y0) room = std::min(room, double(ly[i]) - double(local(box.y0, 1)));
-            if (box.y1 < all_.y1) room = std::min(room, double(local(box.y1, 1)) - double(ly[i]));
-            const double reach = std::sqrt(double(ft.reach2[i]));
-            if (!(reach * (1 + 1e-5) + 1e-3 < room)) worst = std::max(worst, std::isfinite(reach) ? reach : 2 * margin);
+            const double v = unseen_reach(lx[i], ly[i], ft.reach2[i], local_box, limits);
+            worst = std::max(worst, std::isfinite(v) ? v : 2 * margin);
           }
           if (worst > 0) {
             margin = std::max(2 * margin, worst + 1);

@@ -50,6 +50,11 @@ struct RunContext {
 // What compute_features holds on its device per point (coordinates, colours, the neighbour
 // grid, the output columns): sizes the chunks of a device memory budget.
 uint64_t device_bytes_per_point(const features::FeatureOptions& options);
+// A chunk holds every point of [x0, x1] x [y0, y1] (local coordinates); `limits` says which of
+// its sides (x0, x1, y0, y1) have points of the cloud beyond them. For a point of the chunk at
+// (x, y) whose features looked sqrt(reach2) far: 0 when nothing within that reach can be
+// missing, else the reach (+inf when unbounded): the margin must grow past it.
+double unseen_reach(double x, double y, float reach2, const double box[4], const bool limits[4]);
 // Chunks per side so that n points (with margins) fit `budget` bytes; 1 without a budget.
 int chunks_for_budget(uint64_t n, const features::FeatureOptions& options, uint64_t budget);
 
