@@ -30,6 +30,9 @@ constexpr uint8_t kStatusNoGround = 8;   // no ground model at all: height_above
 // normal's error grows like (float rounding of the covariance) / gap.
 constexpr float kFloat64GapTol = 1e-2f;
 constexpr float kDegenerateLambda = 1e-12f;  // m2, features.md
+// Covariance trace (m2) up to which eigen_sym3_smallest may skip prescaling: the squares of
+// its entries stay far from float overflow.
+constexpr float kUnscaledTraceMax = 1e15f;
 // Floor of r_k in the density: coincident neighbours would otherwise divide by zero.
 constexpr float kMinDensityRadius = 1e-3f;
 
@@ -196,6 +199,47 @@ LIDARHD_HD inline void solve_float64(const float* px, const float* py, const flo
   mean = {static_cast<float>(mx), static_cast<float>(my), static_cast<float>(mz)};
 }
 
+// Partial sums of shape_values, kLanes interleaved lanes each (see there).
+constexpr int kLanes = 4;
+
+// Adds the offset d and its products to lane l of acc: sums of dx, dy, dz, then of dx dx, dx dy,
+// dx dz, dy dy, dy dz, dz dz.
+LIDARHD_HD inline void accumulate_moments(float (&acc)[9][kLanes], int l, float dx, float dy,
+                                          float dz) {
+  acc[0][l] += dx;
+  acc[1][l] += dy;
+  acc[2][l] += dz;
+  acc[3][l] += dx * dx;
+  acc[4][l] += dx * dy;
+  acc[5][l] += dx * dz;
+  acc[6][l] += dy * dy;
+  acc[7][l] += dy * dz;
+  acc[8][l] += dz * dz;
+}
+
+LIDARHD_HD inline bool same_point(const float* gx, const float* gy, const float* gz, int i, int j) {
+  return gx[i] == gx[j] && gy[i] == gy[j] && gz[i] == gz[j];
+}
+
+// min(3, number of distinct points among the m), usually decided by the first three.
+LIDARHD_HD inline int count_distinct3(const float* gx, const float* gy, const float* gz, int m) {
+  if (m >= 3 && !same_point(gx, gy, gz, 0, 1) && !same_point(gx, gy, gz, 0, 2) &&
+      !same_point(gx, gy, gz, 1, 2)) {
+    return 3;
+  }
+  int distinct = 1, b = 0;
+  for (int j = 1; j < m; ++j) {
+    if (same_point(gx, gy, gz, j, 0)) continue;
+    if (distinct == 1) {
+      distinct = 2;
+      b = j;
+    } else if (!same_point(gx, gy, gz, j, b)) {
+      return 3;
+    }
+  }
+  return distinct;
+}
+
 // Shape, density and vertical features of the point at (qx, qy, qz) into v (indexed by
 // Feature; the caller zeroed it) from its m neighbours sorted by (d2, index): their coordinates
 // (gx, gy, gz) and the d2 of the farthest, last_d2.
@@ -208,51 +252,43 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
     status |= kStatusDegenerate;
     return;
   }
-  // Pass 1: centroid offset from the query point (differences of nearby floats are exact or
-  // nearly so, whatever the origin), z extent, and whether 3 distinct points exist.
-  const float ax = gx[0], ay = gy[0], az = gz[0];
-  float bx = ax, by = ay, bz = az;
-  int distinct = 1;
-  float sx = 0, sy = 0, sz = 0, zmin = az, zmax = az;
-  for (int j = 0; j < m; ++j) {
-    const float px = gx[j], py = gy[j], pz = gz[j];
-    sx += px - qx;
-    sy += py - qy;
-    sz += pz - qz;
-    zmin = pz < zmin ? pz : zmin;
-    zmax = pz > zmax ? pz : zmax;
-    if (distinct < 3) {
-      const bool new_a = px != ax || py != ay || pz != az;
-      const bool new_b = px != bx || py != by || pz != bz;
-      if (distinct == 1 && new_a) {
-        bx = px;
-        by = py;
-        bz = pz;
-        distinct = 2;
-      } else if (distinct == 2 && new_a && new_b) {
-        distinct = 3;
-      }
+  // One pass: sums of the offsets d = p - q from the query point and of their products.
+  // Differences of nearby floats are exact or nearly so, whatever the origin, and the shift
+  // keeps C = mean(d d^T) - mean(d) mean(d)^T accurate: the query is one of its neighbours (at
+  // d = 0), so along any axis mean(d)^2 <= m var(d), a loss of at most log2(m) bits there.
+  // The sums are split over kLanes fixed interleaved partial sums, the same order on every
+  // device, which a compiler maps to SIMD lanes (a single float sum cannot be reordered).
+  float acc[9][kLanes];
+  for (int t = 0; t < 9; ++t)
+    for (int l = 0; l < kLanes; ++l) acc[t][l] = 0.0f;
+  int j0 = 0;
+  for (; j0 + kLanes <= m; j0 += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float dx = gx[j0 + l] - qx, dy = gy[j0 + l] - qy, dz = gz[j0 + l] - qz;
+      accumulate_moments(acc, l, dx, dy, dz);
     }
   }
-  const float inv = 1.0f / static_cast<float>(m);
-  Vec3<float> mean{sx * inv, sy * inv, sz * inv};
-  // Pass 2: covariance of the coordinates centred on the centroid.
-  Sym3<float> c{0, 0, 0, 0, 0, 0};
-  for (int j = 0; j < m; ++j) {
-    const float ex = (gx[j] - qx) - mean.x;
-    const float ey = (gy[j] - qy) - mean.y;
-    const float ez = (gz[j] - qz) - mean.z;
-    c.xx += ex * ex;
-    c.xy += ex * ey;
-    c.xz += ex * ez;
-    c.yy += ey * ey;
-    c.yz += ey * ez;
-    c.zz += ez * ez;
+  for (int l = 0; j0 + l < m; ++l) {  // the last m % kLanes, into the same lanes
+    const float dx = gx[j0 + l] - qx, dy = gy[j0 + l] - qy, dz = gz[j0 + l] - qz;
+    accumulate_moments(acc, l, dx, dy, dz);
   }
-  c = {c.xx * inv, c.xy * inv, c.xz * inv, c.yy * inv, c.yz * inv, c.zz * inv};
+  float sum9[9];
+  for (int t = 0; t < 9; ++t) sum9[t] = (acc[t][0] + acc[t][1]) + (acc[t][2] + acc[t][3]);
+  const float inv = 1.0f / static_cast<float>(m);
+  Vec3<float> mean{sum9[0] * inv, sum9[1] * inv, sum9[2] * inv};
+  const Sym3<float> c{sum9[3] * inv - mean.x * mean.x, sum9[4] * inv - mean.x * mean.y,
+                      sum9[5] * inv - mean.x * mean.z, sum9[6] * inv - mean.y * mean.y,
+                      sum9[7] * inv - mean.y * mean.z, sum9[8] * inv - mean.z * mean.z};
 
-  v[int(Feature::kVerticalRange)] = zmax - zmin;
-  v[int(Feature::kVerticalStd)] = hd_sqrt(c.zz);
+  if (P.wanted & (1u << int(Feature::kVerticalRange))) {
+    float zmin = gz[0], zmax = gz[0];
+    for (int j = 1; j < m; ++j) {
+      zmin = gz[j] < zmin ? gz[j] : zmin;
+      zmax = gz[j] > zmax ? gz[j] : zmax;
+    }
+    v[int(Feature::kVerticalRange)] = zmax - zmin;
+  }
+  v[int(Feature::kVerticalStd)] = hd_sqrt(c.zz > 0.0f ? c.zz : 0.0f);
   // Searched sphere: up to the farthest neighbour, or the whole radius when a radius search
   // ended below its cap (the sphere holds no other point).
   float rk = hd_sqrt(last_d2);
@@ -260,14 +296,20 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
   rk = rk > kMinDensityRadius ? rk : kMinDensityRadius;
   v[int(Feature::kDensity)] = static_cast<float>(m) / (4.18879020478639098f * rk * rk * rk);
 
-  if (distinct < 3) {
+  if (count_distinct3(gx, gy, gz, m) < 3) {
     status |= kStatusDegenerate;
     return;
   }
-  Eigen3<float> e;
-  eigen_sym3(c, e);
-  float lambda[3] = {e.value[0], e.value[1], e.value[2]};
-  Vec3<float> normal = e.vector[2];
+  float lambda[3];
+  Vec3<float> normal;
+  if (c.xx + c.yy + c.zz < kUnscaledTraceMax) {
+    eigen_sym3_smallest(c, lambda, normal);
+  } else {  // a neighbourhood kilometres wide (absurd input): squares could overflow unscaled
+    Eigen3<float> e;
+    eigen_sym3(c, e);
+    for (int k = 0; k < 3; ++k) lambda[k] = e.value[k];
+    normal = e.vector[2];
+  }
   if (!(lambda[0] > kDegenerateLambda)) {
     status |= kStatusDegenerate;
     return;
@@ -280,13 +322,23 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
     // against a flat neighbourhood's tiny lambda3 (omnivariance, sphericity and curvature feel
     // it). The mean squared distance to the fitted plane is the same quantity (n^T C n) summed
     // from small terms, accurate to relative rounding; the normal's error enters squared.
-    float s3 = 0.0f;
-    for (int j = 0; j < m; ++j) {
-      const float t = ((gx[j] - qx) - mean.x) * normal.x + ((gy[j] - qy) - mean.y) * normal.y +
-                      ((gz[j] - qz) - mean.z) * normal.z;
-      s3 += t * t;
+    const float off = mean.x * normal.x + mean.y * normal.y + mean.z * normal.z;
+    float s3[kLanes];
+    for (int l = 0; l < kLanes; ++l) s3[l] = 0.0f;
+    int j = 0;
+    for (; j + kLanes <= m; j += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
+                        (gz[j + l] - qz) * normal.z - off;
+        s3[l] += t * t;
+      }
     }
-    lambda[2] = s3 * inv;
+    for (int l = 0; j + l < m; ++l) {
+      const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
+                      (gz[j + l] - qz) * normal.z - off;
+      s3[l] += t * t;
+    }
+    lambda[2] = ((s3[0] + s3[1]) + (s3[2] + s3[3])) * inv;
   }
   // Clamp to >= 0 and keep the order that rounding may have blurred.
   const float l1 = lambda[0] > 0.0f ? lambda[0] : 0.0f;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "device_test.hpp"
+#include "features/math.hpp"
 #include "features_reference.hpp"
 #include "lidarhd/core/error.hpp"
 #include "lidarhd/features/catalog.hpp"
@@ -370,6 +371,118 @@ TEST_P(RealTileTest, MatchesFloat64Reference) {
 }
 
 LIDARHD_DEVICE_TESTS(RealTileTest);
+
+// ---- the kernel's eigen solver -----------------------------------------------------------
+
+TEST(FeatureEigen, CubicRootWithoutTrigonometry) {
+  // cubic_top_root replaces 2 cos(acos(h) / 3); its documented bounds, on a dense grid.
+  double worst_f = 0, worst_d = 0;
+  for (int i = 0; i <= 100000; ++i) {
+    const double h = i / 100000.0;
+    const long double want = 2 * std::cos(std::acos(static_cast<long double>(h)) / 3);
+    worst_d = std::max(worst_d, static_cast<double>(std::fabs(detail::cubic_top_root(h) - want)));
+    const float hf = static_cast<float>(h);
+    const long double want_f = 2 * std::cos(std::acos(static_cast<long double>(hf)) / 3);
+    const long double got_f = detail::cubic_top_root(hf);
+    worst_f = std::max(worst_f, static_cast<double>(std::fabs(got_f - want_f)));
+  }
+  EXPECT_LT(worst_f, 5e-7);
+  EXPECT_LT(worst_d, 1e-15);
+}
+
+TEST(FeatureEigen, SmallestOnlyAgreesWithFullSolverAndReference) {
+  // Covariances of random flat, linear, isotropic and nearly degenerate neighbourhoods (the
+  // unscaled eigen_sym3_smallest the kernel uses) against eigen_sym3 and a Jacobi in double.
+  std::mt19937 rng(29);
+  std::normal_distribution<double> g(0, 1);
+  const double shapes[][3] = {{1, 1, 1e-2}, {1, 0.3, 1e-3}, {1, 1e-2, 1e-2}, {1, 1, 1},
+                              {1, 0.999, 0.01}, {1, 0.5, 0.499}, {1e-4, 5e-5, 1e-7}, {30, 3, 0.3}};
+  int checked = 0;
+  for (const auto& sh : shapes) {
+    for (int t = 0; t < 300; ++t) {
+      double pts[20][3];
+      for (auto& q : pts)
+        for (int a = 0; a < 3; ++a) q[a] = g(rng) * sh[a];
+      // random rotation: Gram-Schmidt of a Gaussian matrix
+      double r[3][3];
+      for (auto& row : r)
+        for (double& x : row) x = g(rng);
+      for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < i; ++j) {
+          double d = 0;
+          for (int a = 0; a < 3; ++a) d += r[i][a] * r[j][a];
+          for (int a = 0; a < 3; ++a) r[i][a] -= d * r[j][a];
+        }
+        const double n = std::sqrt(r[i][0] * r[i][0] + r[i][1] * r[i][1] + r[i][2] * r[i][2]);
+        for (int a = 0; a < 3; ++a) r[i][a] /= n;
+      }
+      double mean[3] = {0, 0, 0}, cov[3][3] = {};
+      double rot[20][3];
+      for (int k = 0; k < 20; ++k)
+        for (int a = 0; a < 3; ++a) {
+          rot[k][a] = pts[k][0] * r[0][a] + pts[k][1] * r[1][a] + pts[k][2] * r[2][a];
+          mean[a] += rot[k][a] / 20;
+        }
+      for (int k = 0; k < 20; ++k)
+        for (int a = 0; a < 3; ++a)
+          for (int b = 0; b < 3; ++b) {
+            cov[a][b] += (rot[k][a] - mean[a]) * (rot[k][b] - mean[b]) / 20;
+          }
+      const detail::Sym3<float> c{float(cov[0][0]), float(cov[0][1]), float(cov[0][2]),
+                                  float(cov[1][1]), float(cov[1][2]), float(cov[2][2])};
+      double ref_l[3], ref_v[3][3];
+      testing_ref::jacobi(cov, ref_l, ref_v);
+      float l[3];
+      detail::Vec3<float> n;
+      detail::eigen_sym3_smallest(c, l, n);
+      detail::Eigen3<float> e;
+      detail::eigen_sym3(c, e);
+      SCOPED_TRACE(::testing::Message() << sh[0] << " " << sh[1] << " " << sh[2] << " #" << t);
+      for (int k = 0; k < 3; ++k) {
+        EXPECT_NEAR(l[k], ref_l[k], 2e-6 * ref_l[0]);
+        EXPECT_NEAR(l[k], e.value[k], 2e-6 * ref_l[0]);
+      }
+      EXPECT_NEAR(std::sqrt(n.x * n.x + n.y * n.y + n.z * n.z), 1.0, 1e-6);
+      if ((ref_l[1] - ref_l[2]) / ref_l[0] > 1e-2) {  // the kernel's float64 threshold
+        // Angle from the cross product: acos of a dot product near 1 cannot resolve it.
+        const double* w = ref_v[2];
+        const double cx = n.y * w[2] - n.z * w[1], cy = n.z * w[0] - n.x * w[2],
+                     cz = n.x * w[1] - n.y * w[0];
+        EXPECT_LT(std::sqrt(cx * cx + cy * cy + cz * cz), 1e-5);
+        ++checked;
+      }
+      if (HasFailure()) return;
+    }
+  }
+  EXPECT_GT(checked, 1500);
+}
+
+TEST(Features, SharedColumnsDoNotDependOnTheRequestedSet) {
+  // lod2 skips work for the features it does not request: the columns it shares with the full
+  // set must still be the same bits.
+  Cloud c;
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<double> u(0, 12);
+  for (int i = 0; i < 4000; ++i) {
+    const double x = u(rng), y = u(rng);
+    c.add(x, y, i % 4 ? 0.02 * u(rng) : 0.4 * x + 0.3 * u(rng), i % 3 == 0 ? 2 : 1);
+  }
+  FeatureOptions small;
+  small.features = feature_set("lod2");
+  FeatureOptions full = small;
+  full.features = feature_set("full");
+  const FeatureTable a = compute_features(c.columns(), small);
+  const FeatureTable b = compute_features(c.columns(), full);
+  for (size_t j = 0; j < a.features.size(); ++j) {
+    const int jb = b.find(a.features[j]);
+    ASSERT_GE(jb, 0);
+    for (size_t i = 0; i < c.size(); ++i) {
+      const float x = a.value(j, i), y = b.value(static_cast<size_t>(jb), i);
+      if (std::isnan(x) && std::isnan(y)) continue;
+      ASSERT_EQ(x, y) << feature_name(a.features[j]) << " point " << i;
+    }
+  }
+}
 
 // ---- catalogue and argument checks -------------------------------------------------------
 
