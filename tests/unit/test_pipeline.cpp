@@ -259,6 +259,32 @@ TEST(Process, ColoursFromTheIgnOrthophotos) {
 }
 #endif
 
+TEST(Process, StreamedRealTilesEqualInCore) {
+  REQUIRE_DATA("ign-pdal-tools/test_data_77055_627760_LA93_IGN69.laz");
+  ProcessOptions whole;
+  whole.inputs = ign_tiles();
+  for (const auto& t : whole.inputs) {
+    if (!fs::exists(t)) GTEST_SKIP() << "missing " << t;
+  }
+  whole.config = small_patches();
+  whole.output = tmp("stream_whole");
+  ProcessOptions streamed = whole;
+  streamed.output = tmp("stream_budget");
+  streamed.memory_budget = 1 << 20;  // every tile is streamed, halos from its neighbours
+  const RunSummary a = run_process(whole), b = run_process(streamed);
+  ASSERT_EQ(a.done, 5u);
+  ASSERT_EQ(b.done, 5u);
+  for (size_t i = 0; i < a.tiles.size(); ++i) {
+    ASSERT_EQ(a.tiles[i].outputs, b.tiles[i].outputs);
+    ASSERT_FALSE(b.tiles[i].warnings.empty());
+    EXPECT_EQ(b.tiles[i].warnings[0].rfind("streamed under the memory budget", 0), 0u) << b.tiles[i].warnings[0];
+    for (const auto& out : a.tiles[i].outputs) {
+      EXPECT_TRUE(slurp(fs::path(whole.output) / out) == slurp(fs::path(streamed.output) / out))
+          << out << " differs when streamed";
+    }
+  }
+}
+
 TEST(Process, ParseWorkers) {
   EXPECT_EQ(parse_workers("cpu").size(), 1u);
   EXPECT_EQ(parse_workers("cpu:3").size(), 3u);
