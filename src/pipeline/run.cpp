@@ -73,13 +73,12 @@ RunSummary run_process(const ProcessOptions& o) {
       auto computed = std::make_shared<detail::ComputedTile>(detail::compute_on(loaded, w, cpu, make_cpu));
       loaded.reset();
       if (writing.valid()) record(written, writing.get());  // at most one tile being written
-      // A tile the CPU fallback computed is written by that worker's context.
-      detail::Worker& owner = computed->report.device == "cpu (fallback)" && cpu ? *cpu : w;
+      const detail::RunContext& ctx = detail::writer_context(*computed, w, cpu);
       if (overlap) {
-        writing = std::async(std::launch::async, [computed, &owner] { return detail::write_outputs(*computed, owner.ctx); });
+        writing = std::async(std::launch::async, [computed, &ctx] { return detail::write_outputs(*computed, ctx); });
         written = i;
       } else {
-        record(i, detail::write_outputs(*computed, owner.ctx));
+        record(i, detail::write_outputs(*computed, ctx));
       }
       i = j;
     }

@@ -182,8 +182,12 @@ TileReport write_outputs(ComputedTile& tile, const RunContext& ctx) {
 TileReport run_tile(std::shared_ptr<const LoadedTile> loaded, Worker& w, std::unique_ptr<Worker>& cpu,
                     const std::function<std::unique_ptr<Worker>()>& make_cpu) {
   ComputedTile c = compute_on(std::move(loaded), w, cpu, make_cpu);
-  // The fallback worker computed it: its context writes it (same configuration either way).
-  return write_outputs(c, c.report.device == "cpu (fallback)" && cpu ? cpu->ctx : w.ctx);
+  return write_outputs(c, writer_context(c, w, cpu));
+}
+
+const RunContext& writer_context(const ComputedTile& tile, const Worker& w, const std::unique_ptr<Worker>& cpu) {
+  // Same configuration either way; the fallback's context cuts patches on the CPU.
+  return tile.report.device == "cpu (fallback)" && cpu ? cpu->ctx : w.ctx;
 }
 
 Manifest start_output(const ProcessOptions& o, const Worker& w,

@@ -34,6 +34,8 @@ ComputedTile compute_on(std::shared_ptr<const LoadedTile> loaded, Worker& w, std
                         const std::function<std::unique_ptr<Worker>()>& make_cpu);
 // The outputs of a computed tile (nothing for a failed one). Never throws.
 TileReport write_outputs(ComputedTile& tile, const RunContext& ctx);
+// The context that writes a computed tile: the CPU fallback's when it computed it.
+const RunContext& writer_context(const ComputedTile& tile, const Worker& w, const std::unique_ptr<Worker>& cpu);
 // Both, one after the other.
 TileReport run_tile(std::shared_ptr<const LoadedTile> loaded, Worker& w, std::unique_ptr<Worker>& cpu,
                     const std::function<std::unique_ptr<Worker>()>& make_cpu);
