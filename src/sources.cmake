@@ -106,6 +106,7 @@ set(LIDARHD_DATASET_SOURCES
   src/pipeline/config.cpp
   src/pipeline/inputs.cpp
   src/pipeline/manifest.cpp
+  src/pipeline/outputs.cpp
   src/pipeline/stream_tile.cpp
   src/pipeline/tile.cpp
   src/pipeline/chunked_features.cpp
