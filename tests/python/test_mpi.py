@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("LIDARHD_BIN", REPO / "build" / "cpu" / "lidarhd"))
+from lidarhd_cli import BIN, outputs, require_binary
+
+require_binary()
 MPIRUN = shutil.which("mpirun")
-if not (BIN.is_file() and os.access(BIN, os.X_OK)):
-    pytest.skip(f"lidarhd binary not found at {BIN} (set LIDARHD_BIN)", allow_module_level=True)
 if not MPIRUN:
     pytest.skip("mpirun not found (apt-get install openmpi-bin)", allow_module_level=True)
 
@@ -58,11 +57,6 @@ def ranks(tiles):
                 and cmd[2] == str(tiles).encode():
             found.append(int(entry.name))
     return sorted(found)
-
-
-def outputs(folder):
-    return {str(p.relative_to(folder)): p.read_bytes()
-            for sub in ("patches", "enriched") for p in sorted((folder / sub).rglob("*")) if p.is_file()}
 
 
 def test_three_ranks_equal_one_process(tiles, tmp_path):

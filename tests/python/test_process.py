@@ -8,19 +8,16 @@ Environment: LIDARHD_BIN (default <repo>/build/cpu/lidarhd); the module is skipp
 """
 
 import json
-import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("LIDARHD_BIN", REPO / "build" / "cpu" / "lidarhd"))
-if not (BIN.is_file() and os.access(BIN, os.X_OK)):
-    pytest.skip(f"lidarhd binary not found at {BIN} (set LIDARHD_BIN)", allow_module_level=True)
+from lidarhd_cli import BIN, adjacent_tiles, outputs, require_binary, run
+
+require_binary()
 
 SMALL = ["--set", "patches.size=40", "--set", "patches.min_points=5000",
          "--set", "patches.num_points=2048", "--set", "threads=2"]
@@ -28,31 +25,9 @@ SMALL = ["--set", "patches.size=40", "--set", "patches.min_points=5000",
 LOD2_FIXED = {2: 9, 3: 10, 4: 10, 5: 11, 9: 12, 7: 255, 18: 255}
 
 
-def run(*args, check=True, timeout=600):
-    proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        pytest.fail(f"lidarhd {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def tiles(tmp_path_factory):
-    """Four adjacent 100 m synthetic tiles (2 x 2), about 200k points each."""
-    folder = tmp_path_factory.mktemp("tiles")
-    for i, (dx, dy) in enumerate([(0, 0), (100, 0), (0, 100), (100, 100)]):
-        run("synth", folder / f"tile_{i}.laz", "--size", 100, "--seed", 1,
-            "--origin", f"{650000 + dx},{6860000 + dy}", "--threads", 2)
-    return folder
-
-
-def outputs(folder):
-    """Relative path -> bytes of every patch and enriched file."""
-    found = {}
-    for sub in ("patches", "enriched"):
-        for p in sorted((folder / sub).rglob("*")):
-            if p.is_file():
-                found[str(p.relative_to(folder))] = p.read_bytes()
-    return found
+    return adjacent_tiles(tmp_path_factory.mktemp("tiles"), seed=1)
 
 
 def test_npz_patches_load_with_the_documented_keys(tiles, tmp_path):

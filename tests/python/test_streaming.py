@@ -8,29 +8,19 @@ Environment: LIDARHD_BIN (default <repo>/build/cpu/lidarhd); the module is skipp
 """
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("LIDARHD_BIN", REPO / "build" / "cpu" / "lidarhd"))
-if not (BIN.is_file() and os.access(BIN, os.X_OK)):
-    pytest.skip(f"lidarhd binary not found at {BIN} (set LIDARHD_BIN)", allow_module_level=True)
+from lidarhd_cli import BIN, adjacent_tiles, outputs, require_binary, run
+
+require_binary()
 
 SMALL = ["--set", "patches.size=40", "--set", "patches.min_points=2000",
          "--set", "patches.num_points=1024", "--set", "threads=2"]
 # The constant docs/scale.md states: peak RSS <= budget + this.
 RSS_CONSTANT_MB = 128
-
-
-def run(*args, check=True):
-    proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        pytest.fail(f"lidarhd {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
 
 
 def peak_rss_mb(*args):
@@ -45,16 +35,6 @@ def peak_rss_mb(*args):
     return int(out.stdout.strip()) / 1024
 
 
-def outputs(folder):
-    """Relative path -> bytes of every patch and enriched file."""
-    found = {}
-    for sub in ("patches", "enriched"):
-        for p in sorted((folder / sub).rglob("*")):
-            if p.is_file():
-                found[str(p.relative_to(folder))] = p.read_bytes()
-    return found
-
-
 def tile_warnings(out):
     summary = json.loads((out / "summary.json").read_text())
     return {t["name"]: t["warnings"] for t in summary["tiles"]}
@@ -62,12 +42,7 @@ def tile_warnings(out):
 
 @pytest.fixture(scope="module")
 def tiles(tmp_path_factory):
-    """Four adjacent 100 m synthetic tiles (2 x 2), about 200k points each."""
-    folder = tmp_path_factory.mktemp("tiles")
-    for i, (dx, dy) in enumerate([(0, 0), (100, 0), (0, 100), (100, 100)]):
-        run("synth", folder / f"tile_{i}.laz", "--size", 100, "--seed", 3,
-            "--origin", f"{650000 + dx},{6860000 + dy}", "--threads", 2)
-    return folder
+    return adjacent_tiles(tmp_path_factory.mktemp("tiles"), seed=3)
 
 
 @pytest.fixture(scope="module")
