@@ -13,13 +13,10 @@
 namespace lidarhd::pipeline::detail {
 namespace {
 
+// The ground model of every point of `all`, whose x/y extent is given.
 std::shared_ptr<const features::GroundModel> ground_of(const features::PointColumns& all,
-                                                       const features::FeatureOptions& options) {
-  float x0 = all.x[0], x1 = all.x[0], y0 = all.y[0], y1 = all.y[0];
-  for (size_t i = 1; i < all.n; ++i) {
-    x0 = std::min(x0, all.x[i]), x1 = std::max(x1, all.x[i]);
-    y0 = std::min(y0, all.y[i]), y1 = std::max(y1, all.y[i]);
-  }
+                                                       const features::FeatureOptions& options,
+                                                       float x0, float x1, float y0, float y1) {
   features::GroundBuilder builder(x0, x1, y0, y1, options.ground_cell);
   for (size_t i = 0; i < all.n; ++i) {
     if (all.classification[i] == options.ground_class) builder.add(all.x[i], all.y[i], all.z[i]);
@@ -76,7 +73,7 @@ features::FeatureTable tile_features(const features::PointColumns& all, size_t n
   features::FeatureOptions o = options;
   o.report_reach = true;
   const bool ground = std::find(o.features.begin(), o.features.end(), features::Feature::kHeightAboveGround) != o.features.end();
-  if (ground && all.classification) o.ground = ground_of(all, o);
+  if (ground && all.classification) o.ground = ground_of(all, o, ax0, ax1, ay0, ay1);
   features::FeatureTable out;
   out.features = options.features;
   out.n = n;

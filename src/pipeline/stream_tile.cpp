@@ -97,27 +97,15 @@ class Streamer {
     }
   }
 
-  // Reads `path` a batch at a time (COPC: only the nodes meeting `box`), spilling the points
-  // `keep` accepts.
-  template <class Keep>
-  void spill_file(const std::string& path, const io::Box* box, bool in_tile, Keep keep) {
-    io::ReadOptions ro;
-    ro.threads = threads_;
-    if (box) ro.box = *box;
-    io::PointReader reader(path, ro);
-    if (in_tile) info_ = reader.info();
-    std::vector<uint8_t> records;
-    while (const uint64_t count = reader.read_batch(records, kBatch)) {
-      const Cloud c = cloud_of(reader.info(), records.data(), count);
-      for (size_t i = 0; i < c.size(); ++i) {
-        if (!keep(c.x[i], c.y[i])) continue;
-        if (next_index_ >= 0xFFFFFFFEull) throw FormatError("process", path + ": over 2^32 points with the halo");
-        SpillRow row{c.x[i], c.y[i], c.z[i], uint32_t(next_index_++), c.cls[i], 0, uint16_t(bucket_of(c.x[i], c.y[i]))};
-        if (in_tile) {
-          for (int a = 0; a < 3; ++a) low_[a] = std::min(low_[a], (&row.x)[a]);
-        }
-        put(row, in_tile);
+  // The points of `c`, next in the cloud's index order, into their buckets.
+  void spill_points(const Cloud& c, bool in_tile) {
+    for (size_t i = 0; i < c.size(); ++i) {
+      if (next_index_ >= 0xFFFFFFFEull) throw FormatError("process", tile_.path + ": over 2^32 points with the halo");
+      SpillRow row{c.x[i], c.y[i], c.z[i], uint32_t(next_index_++), c.cls[i], 0, uint16_t(bucket_of(c.x[i], c.y[i]))};
+      if (in_tile) {
+        for (int a = 0; a < 3; ++a) low_[a] = std::min(low_[a], (&row.x)[a]);
       }
+      put(row, in_tile);
     }
   }
 
@@ -138,21 +126,14 @@ class Streamer {
     const bool need_ground = std::find(columns_.begin(), columns_.end(), features::Feature::kHeightAboveGround) != columns_.end();
     if (need_ground) ground_ = std::make_unique<io::detail::AtomicFile>((folder / (tile_.name + ".ground")).string());
 
-    spill_file(tile_.path, nullptr, true, [](double, double) { return true; });
+    io::ReadOptions ro;
+    ro.threads = threads_;
+    io::PointReader reader(tile_.path, ro);
+    info_ = reader.info();
+    std::vector<uint8_t> records;
+    while (const uint64_t count = reader.read_batch(records, kBatch)) spill_points(cloud_of(info_, records.data(), count), true);
     n_ = next_index_;
-    // The halo: as load_halo, streamed.
-    const double m = ctx_.config.halo;
-    if (m > 0) {
-      const Box around{tile_.min[0] - m, tile_.min[1] - m, tile_.max[0] + m, tile_.max[1] + m};
-      io::Box box;
-      box.min = {around.x0, around.y0, -1e300};
-      box.max = {around.x1, around.y1, 1e300};
-      for (const TileInput& other : ctx_.halo_sources) {
-        if (other.path == tile_.path || !other.error.empty()) continue;
-        if (other.max[0] < around.x0 || other.min[0] > around.x1 || other.max[1] < around.y0 || other.min[1] > around.y1) continue;
-        spill_file(other.path, &box, false, [&](double x, double y) { return around.contains(x, y); });
-      }
-    }
+    read_halo(tile_, ctx_, threads_, [&](const Cloud& c) { spill_points(c, false); });
     r_.halo_points = next_index_ - n_;
     for (auto& b : buckets_) b.spill->flush();
     if (ground_) ground_->flush();
@@ -233,7 +214,6 @@ class Streamer {
     const int q = chunk_buckets(row_bytes);
     // Margin: well beyond typical neighbourhoods; a point that looked farther redoes its chunk.
     const double margin0 = std::max({10.0, 2 * ctx_.features.radius, 2 * ctx_.features.count_radius});
-    raster::Colorizer* colorizer = ctx_.colours ? &colorizer_for(ctx_, info_) : nullptr;
     std::vector<uint8_t> mine(buckets_.size());
     std::vector<uint8_t> row(row_bytes);
     for (int cy = 0; cy < ny_; cy += q) {
@@ -248,7 +228,8 @@ class Streamer {
         }
         if (own.empty()) continue;
         ++chunks_;
-        raster::ColorSamples colours;
+        raster::ColorSamples colours;  // of the own points, sampled once
+        bool sampled = false;
         for (double margin = margin0;;) {
           const Box box = own.grown(margin);
           const std::vector<SpillRow> pts = gather(box, mine);
@@ -262,31 +243,19 @@ class Streamer {
           }
           const size_t owned = wx.size();
           const auto tc = Clock::now();
-          if (colorizer && colours.rgb.empty() && colours.nir.empty()) {
-            const auto missing = [&] {
-              const raster::SourceReport &a = colorizer->rgb_report(), &b = colorizer->irc_report();
-              return a.outside + a.nodata + b.outside + b.nodata;
-            };
-            const uint64_t before = missing();
-            colours = colorizer->sample(wx.data(), wy.data(), owned);
-            missing_colours_ += missing() - before;
+          if (ctx_.colours && !sampled) {
+            colours = sample_colours(ctx_, info_, wx.data(), wy.data(), owned, missing_colours_);
+            sampled = true;
           }
           r_.seconds_colors += since(tc);
           // Colour columns: the own points' LAS values (the others' colour features are unused).
-          std::vector<uint16_t> red(m, 0), green(m, 0), blue(m, 0), nir(m, 0);
+          LasColourColumns las_colours(m);
           for (size_t i = 0, k = 0; i < m; ++i) {
-            if (!pts[i].own) continue;
-            if (!colours.rgb.empty()) {
-              red[i] = raster::las_colour_value(colours.rgb[3 * k]);
-              green[i] = raster::las_colour_value(colours.rgb[3 * k + 1]);
-              blue[i] = raster::las_colour_value(colours.rgb[3 * k + 2]);
-            }
-            if (!colours.nir.empty()) nir[i] = raster::las_colour_value(colours.nir[k]);
-            ++k;
+            if (pts[i].own) las_colours.set(i, colours, k++);
           }
           features::PointColumns cols;
           cols.x = lx.data(), cols.y = ly.data(), cols.z = lz.data(), cols.classification = cls.data();
-          cols.red = red.data(), cols.green = green.data(), cols.blue = blue.data(), cols.nir = nir.data();
+          las_colours.attach(cols);
           cols.n = m;
           const features::FeatureTable ft = features::compute_features(cols, fo);
           if (ft.summary.ground_requested && !ft.summary.ground_available) no_ground_ = true;
@@ -312,28 +281,18 @@ class Streamer {
     }
     for (auto& b : buckets_) b.results->flush();
     r_.seconds_features = since(t) - r_.seconds_colors;
-    if (no_ground_) r_.warnings.push_back("no ground points: height_above_ground is NaN");
-    if (missing_colours_) {
-      r_.warnings.push_back(std::to_string(missing_colours_) + " colour samples outside the rasters or on NoData "
-                            "(given the fill value " + std::to_string(int(ctx_.config.colors.fill)) + ")");
-    }
+    if (no_ground_) r_.warnings.push_back(kNoGroundWarning);
+    if (missing_colours_) r_.warnings.push_back(missing_colours_warning(missing_colours_, ctx_));
   }
 
   void write_results(const std::vector<SpillRow>& pts, const features::FeatureTable& ft,
                      const raster::ColorSamples& colours, size_t owned, std::vector<uint8_t>& row) {
-    std::vector<float> planarity(owned), normal_z(owned);
-    std::vector<uint8_t> cls(owned), labels(owned, ctx_.labels.ignore);
-    const int p = ft.find(features::parse_feature("planarity"));
-    const int z = ft.find(features::parse_feature("normal_z"));
-    for (size_t i = 0, k = 0; i < pts.size(); ++i) {
-      if (!pts[i].own) continue;
-      cls[k] = pts[i].cls;
-      if (p >= 0) planarity[k] = ft.value(size_t(p), i);
-      if (z >= 0) normal_z[k] = ft.value(size_t(z), i);
-      ++k;
+    std::vector<size_t> rows;  // the own points' rows of ft
+    std::vector<uint8_t> cls;
+    for (size_t i = 0; i < pts.size(); ++i) {
+      if (pts[i].own) rows.push_back(i), cls.push_back(pts[i].cls);
     }
-    patches::apply_labels(ctx_.labels, cls.data(), p >= 0 ? planarity.data() : nullptr,
-                          z >= 0 ? normal_z.data() : nullptr, owned, labels.data());
+    const std::vector<uint8_t> labels = labels_of(ctx_, ft, cls.data(), owned, [&](size_t k) { return rows[k]; });
     for (size_t i = 0, k = 0; i < pts.size(); ++i) {
       if (!pts[i].own) continue;
       std::fill(row.begin(), row.end(), 0);

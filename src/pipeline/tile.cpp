@@ -46,12 +46,10 @@ Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n) 
   return c;
 }
 
-// Points of the other tiles within `halo` metres of the tile's bounds, in tile-list order (so a
-// merged cloud built in that order breaks distance ties the same way).
-Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) {
-  Cloud halo;
+void read_halo(const TileInput& tile, const RunContext& ctx, unsigned threads,
+               const std::function<void(const Cloud&)>& take) {
   const double h = ctx.config.halo;
-  if (h <= 0) return halo;
+  if (h <= 0) return;
   const double x0 = tile.min[0] - h, x1 = tile.max[0] + h, y0 = tile.min[1] - h, y1 = tile.max[1] + h;
   for (const TileInput& other : ctx.halo_sources) {
     if (other.path == tile.path || !other.error.empty()) continue;
@@ -63,14 +61,49 @@ Cloud load_halo(const TileInput& tile, const RunContext& ctx, unsigned threads) 
     box.max = {x1, y1, 1e300};
     ro.box = box;  // COPC reads only the nodes it needs; other files are filtered below
     io::PointReader reader(other.path, ro);
-    const std::vector<uint8_t> records = reader.read_all_records();
-    const uint32_t len = reader.info().header.record_length;
-    const Cloud c = cloud_of(reader.info(), records.data(), len ? records.size() / len : 0);
-    for (size_t i = 0; i < c.size(); ++i) {
-      if (c.x[i] >= x0 && c.x[i] <= x1 && c.y[i] >= y0 && c.y[i] <= y1) halo.add(c.x[i], c.y[i], c.z[i], c.cls[i]);
+    std::vector<uint8_t> records;
+    while (const uint64_t count = reader.read_batch(records, uint64_t(1) << 16)) {
+      const Cloud c = cloud_of(reader.info(), records.data(), count);
+      Cloud kept;
+      for (size_t i = 0; i < c.size(); ++i) {
+        if (c.x[i] >= x0 && c.x[i] <= x1 && c.y[i] >= y0 && c.y[i] <= y1) kept.add(c.x[i], c.y[i], c.z[i], c.cls[i]);
+      }
+      take(kept);
     }
   }
-  return halo;
+}
+
+raster::ColorSamples sample_colours(RunContext& ctx, const io::LasFileInfo& info, const double* x,
+                                    const double* y, size_t n, uint64_t& missing) {
+  raster::Colorizer& colorizer = colorizer_for(ctx, info);
+  // The reports count over the run: these points' share is the difference.
+  auto misses = [&] {
+    const raster::SourceReport& a = colorizer.rgb_report();
+    const raster::SourceReport& b = colorizer.irc_report();
+    return a.outside + a.nodata + b.outside + b.nodata;
+  };
+  const uint64_t before = misses();
+  raster::ColorSamples c = colorizer.sample(x, y, n);
+  missing += misses() - before;
+  return c;
+}
+
+std::string missing_colours_warning(uint64_t missing, const RunContext& ctx) {
+  return std::to_string(missing) + " colour samples outside the rasters or on NoData (given the fill value " +
+         std::to_string(int(ctx.config.colors.fill)) + ")";
+}
+
+void LasColourColumns::set(size_t i, const raster::ColorSamples& c, size_t k) {
+  if (!c.rgb.empty()) {
+    red[i] = raster::las_colour_value(c.rgb[k * 3]);
+    green[i] = raster::las_colour_value(c.rgb[k * 3 + 1]);
+    blue[i] = raster::las_colour_value(c.rgb[k * 3 + 2]);
+  }
+  if (!c.nir.empty()) nir[i] = raster::las_colour_value(c.nir[k]);
+}
+
+void LasColourColumns::attach(features::PointColumns& cols) const {
+  cols.red = red.data(), cols.green = green.data(), cols.blue = blue.data(), cols.nir = nir.data();
 }
 
 raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info) {
@@ -139,7 +172,9 @@ LoadedTile load_tile(const TileInput& tile, const RunContext& ctx) {
     l.records = reader.read_all_records();
     const uint64_t n = l.info.header.record_length ? l.records.size() / l.info.header.record_length : 0;
     l.cloud = cloud_of(l.info, l.records.data(), n);
-    l.halo = load_halo(tile, ctx, threads);
+    read_halo(tile, ctx, threads, [&](const Cloud& c) {
+      for (size_t i = 0; i < c.size(); ++i) l.halo.add(c.x[i], c.y[i], c.z[i], c.cls[i]);
+    });
   } catch (...) {
     l.error = std::current_exception();
   }
@@ -171,19 +206,9 @@ ComputedTile compute_tile(std::shared_ptr<const LoadedTile> shared, RunContext& 
   auto t = Clock::now();
   raster::ColorSamples colours;
   if (ctx.colours && n) {
-    raster::Colorizer& colorizer = colorizer_for(ctx, info);
-    // The reports count over the run: this tile's share is the difference.
-    auto missing = [&] {
-      const raster::SourceReport& a = colorizer.rgb_report();
-      const raster::SourceReport& b = colorizer.irc_report();
-      return a.outside + a.nodata + b.outside + b.nodata;
-    };
-    const uint64_t before = missing();
-    colours = colorizer.sample(cloud.x.data(), cloud.y.data(), n);
-    if (const uint64_t m = missing() - before) {
-      r.warnings.push_back(std::to_string(m) + " colour samples outside the rasters or on NoData "
-                           "(given the fill value " + std::to_string(int(ctx.config.colors.fill)) + ")");
-    }
+    uint64_t missing = 0;
+    colours = sample_colours(ctx, info, cloud.x.data(), cloud.y.data(), n, missing);
+    if (missing) r.warnings.push_back(missing_colours_warning(missing, ctx));
   }
   r.seconds_colors = since(t);
 
@@ -207,18 +232,11 @@ ComputedTile compute_tile(std::shared_ptr<const LoadedTile> shared, RunContext& 
     lz[i] = static_cast<float>(c.z[k] - origin[2]);
     all_cls[i] = c.cls[k];
   }
-  std::vector<uint16_t> red(total, 0), green(total, 0), blue(total, 0), nir(total, 0);
-  for (uint64_t i = 0; i < n; ++i) {
-    if (!colours.rgb.empty()) {
-      red[i] = raster::las_colour_value(colours.rgb[i * 3]);
-      green[i] = raster::las_colour_value(colours.rgb[i * 3 + 1]);
-      blue[i] = raster::las_colour_value(colours.rgb[i * 3 + 2]);
-    }
-    if (!colours.nir.empty()) nir[i] = raster::las_colour_value(colours.nir[i]);
-  }
+  LasColourColumns las_colours(total);
+  for (uint64_t i = 0; i < n; ++i) las_colours.set(i, colours, i);
   features::PointColumns cols;
   cols.x = lx.data(), cols.y = ly.data(), cols.z = lz.data(), cols.classification = all_cls.data();
-  cols.red = red.data(), cols.green = green.data(), cols.blue = blue.data(), cols.nir = nir.data();
+  las_colours.attach(cols);
   cols.n = total;
   features::FeatureTable ft;
   const int budget_chunks = chunks_for_budget(total, ctx.features, ctx.device_budget);
@@ -228,19 +246,9 @@ ComputedTile compute_tile(std::shared_ptr<const LoadedTile> shared, RunContext& 
                          " chunks to fit the device memory budget");
   }
   if (total) ft = tile_features(cols, n, ctx.features, chunks_per_side, std::max(ctx.config.halo, 20.0));
-  std::vector<uint8_t> labels(n, ctx.labels.ignore);
-  if (n) {
-    const int p = ft.find(features::parse_feature("planarity"));
-    const int z = ft.find(features::parse_feature("normal_z"));
-    // Rows past n (the halo, in a whole-tile table) are not read.
-    const std::vector<float> planarity = p >= 0 ? ft.column(size_t(p)) : std::vector<float>();
-    const std::vector<float> normal_z = z >= 0 ? ft.column(size_t(z)) : std::vector<float>();
-    patches::apply_labels(ctx.labels, cloud.cls.data(), planarity.empty() ? nullptr : planarity.data(),
-                          normal_z.empty() ? nullptr : normal_z.data(), n, labels.data());
-  }
-  if (ft.summary.ground_requested && !ft.summary.ground_available) {
-    r.warnings.push_back("no ground points: height_above_ground is NaN");
-  }
+  // Rows past n (the halo, in a whole-tile table) are not read.
+  std::vector<uint8_t> labels = labels_of(ctx, ft, cloud.cls.data(), n, [](size_t k) { return k; });
+  if (ft.summary.ground_requested && !ft.summary.ground_available) r.warnings.push_back(kNoGroundWarning);
   r.seconds_features = since(t);
   out.colours = std::move(colours);
   out.features = std::move(ft);

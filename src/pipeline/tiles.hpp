@@ -3,6 +3,7 @@
 
 #include <array>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -108,6 +109,43 @@ features::FeatureTable tile_features(const features::PointColumns& all, size_t n
 
 // X, Y, Z and classification of n LAS records (world coordinates).
 Cloud cloud_of(const io::LasFileInfo& info, const uint8_t* records, uint64_t n);
+// The points of the other tiles within ctx.config.halo metres of the tile's bounds, in
+// tile-list order (so a merged cloud built in that order breaks distance ties the same way),
+// streamed: `take` gets them a batch at a time.
+void read_halo(const TileInput& tile, const RunContext& ctx, unsigned threads,
+               const std::function<void(const Cloud&)>& take);
+
+// Colours of n points from the run's colorizer; `missing` counts the samples outside the
+// rasters or on NoData (the fill value's).
+raster::ColorSamples sample_colours(RunContext& ctx, const io::LasFileInfo& info, const double* x,
+                                    const double* y, size_t n, uint64_t& missing);
+std::string missing_colours_warning(uint64_t missing, const RunContext& ctx);
+constexpr const char* kNoGroundWarning = "no ground points: height_above_ground is NaN";
+
+// The LAS colour columns (8-bit value x 256) compute_features reads, zero where unset.
+struct LasColourColumns {
+  std::vector<uint16_t> red, green, blue, nir;
+  explicit LasColourColumns(size_t n) : red(n, 0), green(n, 0), blue(n, 0), nir(n, 0) {}
+  // Row i gets point k's samples.
+  void set(size_t i, const raster::ColorSamples& c, size_t k);
+  void attach(features::PointColumns& cols) const;
+};
+
+// Training labels of n points whose features are rows row(0), ..., row(n - 1) of ft.
+template <class Row>
+std::vector<uint8_t> labels_of(const RunContext& ctx, const features::FeatureTable& ft,
+                               const uint8_t* cls, size_t n, Row row) {
+  const int p = ft.find(features::Feature::kPlanarity), z = ft.find(features::Feature::kNormalZ);
+  std::vector<float> planarity(p >= 0 ? n : 0), normal_z(z >= 0 ? n : 0);
+  for (size_t k = 0; k < n; ++k) {
+    if (p >= 0) planarity[k] = ft.value(size_t(p), row(k));
+    if (z >= 0) normal_z[k] = ft.value(size_t(z), row(k));
+  }
+  std::vector<uint8_t> labels(n, ctx.labels.ignore);
+  patches::apply_labels(ctx.labels, cls, p >= 0 ? planarity.data() : nullptr,
+                        z >= 0 ? normal_z.data() : nullptr, n, labels.data());
+  return labels;
+}
 // The run's colorizer for points in info's CRS (made on first use).
 raster::Colorizer& colorizer_for(RunContext& ctx, const io::LasFileInfo& info);
 patches::PatchOptions patch_options(const RunContext& ctx);
