@@ -83,6 +83,14 @@ std::vector<std::string> ign_tiles() {
   return out;
 }
 
+// The first of ign_tiles() that is absent, "" when all are there.
+std::string missing_ign_tile() {
+  for (const auto& t : ign_tiles()) {
+    if (!fs::exists(t)) return t;
+  }
+  return "";
+}
+
 Config small_patches() {
   Config c = load_config("lod2", "", {"patches.size=20", "patches.min_points=2000",
                                       "patches.num_points=1024", "threads=2"});
@@ -132,10 +140,8 @@ TEST(Process, PatchesHaveNPointsInsideTheirSquareAndLabelsFollowTheMapping) {
 
 TEST(Process, HaloFeaturesEqualTheMergedCloud) {
   REQUIRE_DATA("ign-pdal-tools/test_data_77055_627760_LA93_IGN69.laz");
+  if (const std::string m = missing_ign_tile(); !m.empty()) GTEST_SKIP() << "missing " << m;
   const std::vector<std::string> tiles = ign_tiles();
-  for (const auto& t : tiles) {
-    if (!fs::exists(t)) GTEST_SKIP() << "missing " << t;
-  }
   // A folder with the four other tiles only (the shared folder holds unrelated files too).
   const fs::path neighbours = tmp("halo_neighbours");
   fs::create_directories(neighbours);
@@ -262,10 +268,8 @@ TEST(Process, ColoursFromTheIgnOrthophotos) {
 TEST(Process, StreamedRealTilesEqualInCore) {
   REQUIRE_DATA("ign-pdal-tools/test_data_77055_627760_LA93_IGN69.laz");
   ProcessOptions whole;
+  if (const std::string m = missing_ign_tile(); !m.empty()) GTEST_SKIP() << "missing " << m;
   whole.inputs = ign_tiles();
-  for (const auto& t : whole.inputs) {
-    if (!fs::exists(t)) GTEST_SKIP() << "missing " << t;
-  }
   whole.config = small_patches();
   whole.output = tmp("stream_whole");
   ProcessOptions streamed = whole;
@@ -298,10 +302,8 @@ TEST(Process, ParseWorkers) {
 TEST(Process, SeveralWorkersGiveTheSameOutputsAndAForcedOutOfMemoryFallsBack) {
   REQUIRE_DATA("ign-pdal-tools/test_data_77055_627760_LA93_IGN69.laz");
   ProcessOptions one;
+  if (const std::string m = missing_ign_tile(); !m.empty()) GTEST_SKIP() << "missing " << m;
   one.inputs = ign_tiles();
-  for (const auto& t : one.inputs) {
-    if (!fs::exists(t)) GTEST_SKIP() << "missing " << t;
-  }
   one.config = small_patches();
   one.output = tmp("workers_1");
   const RunSummary a = run_process(one);
