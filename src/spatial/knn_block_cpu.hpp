@@ -31,6 +31,7 @@
 // (fewer than k candidates under the threshold found) falls back to grid_search.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -39,6 +40,7 @@
 #endif
 
 #include "spatial/grid_impl.hpp"
+#include "spatial/knn_block_avx512.hpp"
 
 namespace lidarhd::detail {
 
@@ -51,7 +53,9 @@ class KnnBlockSearch {
   static constexpr uint32_t kMaxTallBlock = 4096;
   static constexpr int kMaxReach = 3;
 
-  KnnBlockSearch(const GridView& g, int k) : g_(g), k_(k) {}
+  // `wide`: the AVX-512 loops (knn_block_avx512.hpp) where the CPU has them; the same results.
+  KnnBlockSearch(const GridView& g, int k, bool wide = knn_avx512::available())
+      : g_(g), k_(k), wide_(wide), lanes_(wide ? 16u : 4u) {}
 
   // Copies the block of column `cell` ((2 reach + 1)^2 columns, clamped to the grid); false
   // when the column's queries should go point by point.
@@ -95,15 +99,21 @@ class KnnBlockSearch {
     reach_ = reach;
     if ((total > kMaxBlock && !tall_) || total < static_cast<uint32_t>(k_)) return false;
     n_ = total;
-    padded_ = (total + 3u) & ~3u;
+    padded_ = (total + lanes_ - 1u) & ~(lanes_ - 1u);
     for (auto* v : {&bx_, &by_, &bz_, &f2_, &sd_}) v->resize(padded_ + 4);
     for (auto* v : {&bindex_, &bpos_, &sel_, &sid_, &spos_}) v->resize(padded_ + 4);
     if (tall_) {
       gather_slabs(s, e, runs, zmin, zmax, radius);
     } else {
       uint32_t o = 0;
-      for (int r = 0; r < runs; ++r) {
-        for (uint32_t p = s[r]; p < e[r]; ++p, ++o) put(o, p);
+      for (int r = 0; r < runs; ++r) {  // contiguous runs: plain copies
+        const uint32_t len = e[r] - s[r];
+        std::copy(g_.x + s[r], g_.x + e[r], bx_.data() + o);
+        std::copy(g_.y + s[r], g_.y + e[r], by_.data() + o);
+        std::copy(g_.z + s[r], g_.z + e[r], bz_.data() + o);
+        std::copy(g_.index + s[r], g_.index + e[r], bindex_.data() + o);
+        for (uint32_t u = 0; u < len; ++u) bpos_[o + u] = s[r] + u;
+        o += len;
       }
     }
     for (uint32_t o = n_; o < padded_; ++o) {  // NaN screens out under any threshold
@@ -216,8 +226,8 @@ class KnnBlockSearch {
       const float zl = qz - w, zh = qz + w;
       const float dl = zl - qz, dh = zh - qz;
       if (!(dl < 0.0f && axis_d2(dl) > tw && dh > 0.0f && axis_d2(dh) > tw)) continue;
-      lo_ = slab_start_[slab(zl)] & ~3u;
-      const uint32_t end = (slab_start_[slab(zh) + 1] + 3u) & ~3u;
+      lo_ = slab_start_[slab(zl)] & ~(lanes_ - 1u);
+      const uint32_t end = (slab_start_[slab(zh) + 1] + lanes_ - 1u) & ~(lanes_ - 1u);
       end_ = end < padded_ ? end : padded_;
       return true;
     }
@@ -234,6 +244,12 @@ class KnnBlockSearch {
     // count comes with them.
     float* f2 = f2_.data();
     uint32_t first = 0;
+#if defined(LIDARHD_KNN_AVX512)
+    if (wide_) {
+      first = knn_avx512::screen(bx_.data(), by_.data(), bz_.data(), f2, lo_, end_, qx, qy, qz,
+                                 screen(t));
+    } else
+#endif
     {
       const float* bx = bx_.data();
       const float* by = by_.data();
@@ -250,7 +266,7 @@ class KnnBlockSearch {
     float hi = kInfD2;  // smallest t seen that at least k pass, and its count
     hi_count = end_ - lo_;
     for (int step = 0; step < kMaxSteps; ++step) {
-      const uint32_t c = step == 0 ? first : count_below(f2, lo_, end_, screen(t));
+      const uint32_t c = step == 0 ? first : count_below(f2, screen(t));
       if (c >= k) {
         hi = t;
         hi_count = c;
@@ -271,10 +287,22 @@ class KnnBlockSearch {
   bool finish(float qx, float qy, float qz, float hi, uint32_t hi_count, uint64_t* keys,
               uint32_t* pos) {
     const uint32_t k = static_cast<uint32_t>(k_);
-    const bool ok = hi_count <= kMaxRanked
-                        ? select_ranked(qx, qy, qz, hi, keys, pos)
-                        : select_sorted_screened(gather_screened(qx, qy, qz, hi), hi, keys, pos);
-    if (!ok) return false;
+    int selected = -1;  // 1 / 0: the AVX-512 selection's answer; -1: the portable loops'
+#if defined(LIDARHD_KNN_AVX512)
+    if (wide_ && hi_count <= knn_avx512::kMaxSelected) {
+      selected = knn_avx512::select(f2_.data(), bx_.data(), by_.data(), bz_.data(),
+                                    bindex_.data(), bpos_.data(), lo_, end_, screen(hi), hi, qx,
+                                    qy, qz, k_, selected_, keys, pos);
+    }
+#endif
+    if (selected < 0) {
+      selected = (hi_count <= kMaxRanked
+                      ? select_ranked(qx, qy, qz, hi, keys, pos)
+                      : select_sorted_screened(gather_screened(qx, qy, qz, hi), hi, keys, pos))
+                     ? 1
+                     : 0;
+    }
+    if (selected == 0) return false;
     float kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
     const float eps = boundary_eps(g_, qx, qy);
     // The columns beyond the block that may hold nearer points (its k-th d2 reaches past
@@ -335,9 +363,12 @@ class KnnBlockSearch {
   // for the exact one: a relative 2^-20 covers it, and the absolute term underflow.
   static float screen(float t) { return t * (1.0f + 1.0f / 1048576.0f) + 1e-37f; }
 
-  static uint32_t count_below(const float* f2, uint32_t lo, uint32_t end, float limit) {
+  uint32_t count_below(const float* f2, float limit) const {
+#if defined(LIDARHD_KNN_AVX512)
+    if (wide_) return knn_avx512::count_below(f2, lo_, end_, limit);
+#endif
     uint32_t c = 0;
-    for (uint32_t b = lo; b < end; ++b) c += f2[b] <= limit ? 1u : 0u;
+    for (uint32_t b = lo_; b < end_; ++b) c += f2[b] <= limit ? 1u : 0u;
     return c;
   }
 
@@ -478,6 +509,8 @@ class KnnBlockSearch {
 
   const GridView& g_;
   int k_;
+  bool wide_;
+  uint32_t lanes_;  // blocks and windows are padded to multiples of this
   int cx_ = 0, cy_ = 0, reach_ = 1;
   uint32_t n_ = 0, padded_ = 0;
   uint32_t lo_ = 0, end_ = 0;  // the window of the current query, multiples of 4
@@ -494,6 +527,7 @@ class KnnBlockSearch {
   std::vector<uint32_t> sid_, spos_;
   uint64_t sorted_keys_[kCapacityClasses[1] + 1] = {};  // [0]: the sentinel, 0
   uint32_t sorted_pos_[kCapacityClasses[1] + 1] = {};
+  knn_avx512::Selected selected_;
 };
 
 }  // namespace lidarhd::detail

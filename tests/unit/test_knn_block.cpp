@@ -75,8 +75,8 @@ struct Tally {
 };
 
 // Visits the columns as the feature kernel does (tasks of 64 columns, one search each) and
-// compares every answered query with knn_query.
-Tally compare(const Cloud& c, int k) {
+// compares every answered query with knn_query. `wide`: the AVX-512 loops.
+Tally compare(const Cloud& c, int k, bool wide) {
   const NeighborIndex index(c.x.data(), c.y.data(), c.z.data(), c.x.size(), Device::cpu());
   const detail::GridView& g = index.view();
   const int64_t cells = static_cast<int64_t>(g.nx) * g.ny;
@@ -85,7 +85,7 @@ Tally compare(const Cloud& c, int k) {
   std::vector<float> d2(static_cast<size_t>(k));
   Tally t;
   for (int64_t c0 = 0; c0 < cells; c0 += 64) {
-    detail::KnnBlockSearch search(g, k);
+    detail::KnnBlockSearch search(g, k, wide);
     for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
       const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
       if (s == e) continue;
@@ -107,13 +107,26 @@ Tally compare(const Cloud& c, int k) {
   return t;
 }
 
-TEST(KnnBlock, SameAsKnnQueryOnAdversarialClouds) {
+// The portable loops, and the AVX-512 ones where this CPU has them (a note says when not).
+class KnnBlock : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam() && !detail::knn_avx512::available()) {
+      GTEST_SKIP() << "this CPU (or LIDARHD_SIMD=generic) does not run the AVX-512 loops";
+    }
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Loops, KnnBlock, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "avx512" : "portable"; });
+
+TEST_P(KnnBlock, SameAsKnnQueryOnAdversarialClouds) {
   const char* names[] = {"airborne", "lattice+duplicates", "tall columns", "holes+outliers"};
   size_t total = 0;
   for (int kind = 0; kind < 4; ++kind) {
     for (const int k : {1, 5, 20, 64}) {
       const Cloud c = make_cloud(k == 20 ? 60000 : 20000, 17u + static_cast<uint32_t>(kind), kind);
-      const Tally t = compare(c, k);
+      const Tally t = compare(c, k, GetParam());
       SCOPED_TRACE(std::string(names[kind]) + ", k = " + std::to_string(k));
       EXPECT_EQ(t.mismatches, 0u);
       // The block settles nearly every query (the rings beyond it included); with k = 1 the
@@ -130,10 +143,10 @@ TEST(KnnBlock, SameAsKnnQueryOnAdversarialClouds) {
   EXPECT_GT(total, 350000u);
 }
 
-TEST(KnnBlock, SmallClouds) {
+TEST_P(KnnBlock, SmallClouds) {
   for (const size_t n : {1u, 2u, 19u, 20u, 21u, 31u, 32u, 33u, 200u}) {
     const Cloud c = make_cloud(n, 5u + static_cast<uint32_t>(n), 0);
-    const Tally t = compare(c, 20);
+    const Tally t = compare(c, 20, GetParam());
     EXPECT_EQ(t.mismatches, 0u) << n << " points";
     if (n < 20) {
       EXPECT_EQ(t.answered, 0u) << n << " points";
