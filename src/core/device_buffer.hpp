@@ -15,8 +15,13 @@
 #include "core/device_backend.hpp"
 #include "lidarhd/core/device.hpp"
 #include "lidarhd/core/error.hpp"
+#include "lidarhd/core/host_vector.hpp"
 
 namespace lidarhd::detail {
+
+// Zeroes [data, data + bytes): large arrays from every CPU thread, so that their pages are
+// first touched in parallel (host_memory.cpp).
+void zero_fill(void* data, size_t bytes);
 
 template <class T>
 class DeviceBuffer {
@@ -32,6 +37,7 @@ class DeviceBuffer {
     }
     if (device.is_cpu()) {
       host_.resize(count);
+      zero_fill(host_.data(), count * sizeof(T));
       return;
     }
 #if LIDARHD_WITH_CUDA
@@ -139,7 +145,7 @@ class DeviceBuffer {
 
   Device device_;
   size_t size_ = 0;
-  std::vector<T> host_;
+  HostVector<T> host_;
   T* cuda_ = nullptr;
 };
 

@@ -192,7 +192,7 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
   std::vector<uint8_t> flags;
   if (device.is_cpu()) {
     if (o.precision == Precision::kFloat32) {
-      table.f32.resize(n * columns);
+      table.f32.resize(n * columns);  // written whole by the kernel, its pages first by it
       P.out32 = table.f32.data();
     } else {
       table.f16.resize(n * columns);
@@ -232,9 +232,11 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
 
   if (device.is_cuda()) {
     if (o.precision == Precision::kFloat32) {
-      table.f32 = out32.to_host();
+      table.f32.resize(out32.size());
+      out32.copy_to_host(table.f32.data(), out32.size());
     } else {
-      table.f16 = out16.to_host();
+      table.f16.resize(out16.size());
+      out16.copy_to_host(table.f16.data(), out16.size());
     }
     flags = status.to_host();
     if (o.report_reach) table.reach2 = reach.to_host();

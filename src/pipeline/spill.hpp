@@ -109,7 +109,7 @@ struct AttributeArrays {
   AttributeArrays(const RowLayout& l, const std::vector<features::Feature>& columns, size_t m) {
     table.features = columns;
     table.n = m;
-    table.f32.resize(l.features * m);
+    table.f32.assign(l.features * m, 0.0f);
     labels.resize(m);
     if (l.rgb) colours.rgb.resize(3 * m);
     if (l.nir) colours.nir.resize(m);

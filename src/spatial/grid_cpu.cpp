@@ -27,7 +27,7 @@ void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,
                     const GridGeometry& geo, GridStorage& out) {
   const Device cpu = Device::cpu();
   const size_t cells = static_cast<size_t>(geo.nx) * static_cast<size_t>(geo.ny);
-  std::vector<uint32_t> cell_of(n);
+  HostVector<uint32_t> cell_of(n);  // written below, in parallel (pages first touched there)
   parallel_for_cpu(static_cast<int64_t>(n), [&](int64_t i) {
     const int cx = grid_coord(x[i], geo.min_x, geo.inv_cell, geo.nx);
     const int cy = grid_coord(y[i], geo.min_y, geo.inv_cell, geo.ny);
@@ -42,7 +42,8 @@ void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,
 
   // Scattering in index order keeps each column in index order; the column sort below then
   // only has to order by z, with the index as the tie-break built into the key.
-  std::vector<uint64_t> key(n);
+  HostVector<uint64_t> key(n);  // written whole by the serial scatter: pages touched first here
+  zero_fill(key.data(), n * sizeof(uint64_t));
   {
     std::vector<uint32_t> next(start, start + cells);
     for (size_t i = 0; i < n; ++i) {

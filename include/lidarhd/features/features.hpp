@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lidarhd/core/device.hpp"
+#include "lidarhd/core/host_vector.hpp"
 #include "lidarhd/features/catalog.hpp"
 #include "lidarhd/features/ground.hpp"
 
@@ -77,8 +78,9 @@ struct FeatureTable {
   std::vector<Feature> features;
   size_t n = 0;
   Precision precision = Precision::kFloat32;
-  std::vector<float> f32;     // kFloat32 storage
-  std::vector<uint16_t> f16;  // kFloat16 storage (IEEE binary16 bits)
+  // Storage: resize leaves new values unwritten (HostVector), compute_features writes them all.
+  HostVector<float> f32;     // kFloat32 storage
+  HostVector<uint16_t> f16;  // kFloat16 storage (IEEE binary16 bits)
   // With report_reach, per point: the square of how far its features looked (local units). A
   // point's values depend only on the points within that distance (+inf: on every point, when
   // fewer than k exist), so a part of a cloud holding them gives the whole cloud's values.
