@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/cpu_threads.hpp"
 #include "core/device_buffer.hpp"
 #include "features/features_impl.hpp"
 #include "lidarhd/core/error.hpp"
@@ -100,6 +101,7 @@ DeviceBuffer<T> upload(const T* src, size_t n, const Device& device) {
 
 FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) {
   const auto start = std::chrono::steady_clock::now();
+  const lidarhd::detail::CpuThreads threads(o.threads);  // index, ground and kernel alike
   validate(pts, o);
   const Device device = resolve(o.device);
   const size_t n = pts.n;
@@ -221,7 +223,7 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
   }
 
   if (device.is_cpu()) {
-    detail::compute_features_cpu(P, o.threads);
+    detail::compute_features_cpu(P);
   } else {
 #if LIDARHD_WITH_CUDA
     detail::compute_features_cuda(P, device.index);

@@ -11,10 +11,6 @@
 #include <algorithm>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "core/parallel_for.hpp"
 #include "features/features_impl.hpp"
 #include "spatial/knn_block_cpu.hpp"
@@ -145,14 +141,7 @@ void scatter(const KernelParams& P, const Stage& s) {
 
 }  // namespace
 
-void compute_features_cpu(const KernelParams& P, unsigned threads) {
-#if defined(_OPENMP)
-  // The thread count applies to this call only: restore the caller's setting afterwards.
-  const int previous = omp_get_max_threads();
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
-#else
-  (void)threads;
-#endif
+void compute_features_cpu(const KernelParams& P) {
   const int64_t cells =
       P.n == 0 ? 0 : static_cast<int64_t>(P.grid.nx) * static_cast<int64_t>(P.grid.ny);
   const int64_t tasks = (cells + kCellsPerTask - 1) / kCellsPerTask;
@@ -190,9 +179,6 @@ void compute_features_cpu(const KernelParams& P, unsigned threads) {
       t0 = t1;
     }
   }
-#if defined(_OPENMP)
-  if (threads > 0) omp_set_num_threads(previous);
-#endif
 }
 
 }  // namespace lidarhd::features::detail

@@ -485,7 +485,7 @@ LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
 }
 
 // Back ends: every pointer in P on the device they run on.
-void compute_features_cpu(const KernelParams& P, unsigned threads);
+void compute_features_cpu(const KernelParams& P);
 #if LIDARHD_WITH_CUDA
 void compute_features_cuda(const KernelParams& P, int device_index);
 #endif
