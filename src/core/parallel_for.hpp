@@ -25,6 +25,16 @@ void parallel_for_cpu(int64_t n, const F& f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// The same with each index handed to the next free thread: for tasks of uneven cost (a town in
+// one half of a tile, a forest in the other), where static halves would leave a thread idle.
+template <class F>
+void parallel_for_cpu_dynamic(int64_t n, const F& f) {
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
 // Runs f(i) for every i in [0, n) on `device` (already resolved). On CUDA the launch is
 // asynchronous on the default stream; the caller synchronises before reading results.
 template <class F>
