@@ -41,35 +41,45 @@ void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,
   for (size_t c = 0; c < cells; ++c) start[c + 1] += start[c];
 
   // Scattering in index order keeps each column in index order; the column sort below then
-  // only has to order by z, with the index as the tie-break built into the key.
-  HostVector<uint64_t> key(n);  // written whole by the serial scatter: pages touched first here
-  zero_fill(key.data(), n * sizeof(uint64_t));
+  // only has to order by z, with the index as the tie-break built into its keys. The indices
+  // go straight into the index array (no tile-sized key array: less memory to touch).
+  out.index = DeviceBuffer<uint32_t>(n, cpu);
+  uint32_t* sidx = out.index.data();
   {
     std::vector<uint32_t> next(start, start + cells);
-    for (size_t i = 0; i < n; ++i) {
-      key[next[cell_of[i]]++] = (static_cast<uint64_t>(float_order_bits(z[i])) << 32) | i;
-    }
+    for (size_t i = 0; i < n; ++i) sidx[next[cell_of[i]]++] = static_cast<uint32_t>(i);
   }
-  parallel_for_cpu(static_cast<int64_t>(cells), [&](int64_t c) {
-    const uint32_t s = start[c];
-    const uint32_t e = start[c + 1];
-    if (e - s > 1) std::sort(key.begin() + s, key.begin() + e);
+  // Each column ordered by (z, index), a block of columns per task.
+  constexpr size_t kCellsPerSort = 1024;
+  const int64_t sorts = static_cast<int64_t>((cells + kCellsPerSort - 1) / kCellsPerSort);
+  parallel_for_cpu(sorts, [&](int64_t t) {
+    const size_t c0 = static_cast<size_t>(t) * kCellsPerSort;
+    const size_t c1 = std::min(cells, c0 + kCellsPerSort);
+    std::vector<uint64_t> key;
+    for (size_t c = c0; c < c1; ++c) {
+      const uint32_t s = start[c], len = start[c + 1] - start[c];
+      if (len < 2) continue;
+      key.resize(len);
+      for (uint32_t u = 0; u < len; ++u) {
+        const uint32_t i = sidx[s + u];
+        key[u] = (static_cast<uint64_t>(float_order_bits(z[i])) << 32) | i;
+      }
+      std::sort(key.begin(), key.end());
+      for (uint32_t u = 0; u < len; ++u) sidx[s + u] = static_cast<uint32_t>(key[u]);
+    }
   });
 
   out.x = DeviceBuffer<float>(n, cpu);
   out.y = DeviceBuffer<float>(n, cpu);
   out.z = DeviceBuffer<float>(n, cpu);
-  out.index = DeviceBuffer<uint32_t>(n, cpu);
   float* sx = out.x.data();
   float* sy = out.y.data();
   float* sz = out.z.data();
-  uint32_t* sidx = out.index.data();
   parallel_for_cpu(static_cast<int64_t>(n), [&](int64_t p) {
-    const uint32_t i = static_cast<uint32_t>(key[static_cast<size_t>(p)]);
+    const uint32_t i = sidx[p];
     sx[p] = x[i];
     sy[p] = y[i];
     sz[p] = z[i];
-    sidx[p] = i;
   });
 }
 
