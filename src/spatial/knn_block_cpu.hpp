@@ -29,6 +29,8 @@
 // grid_search's own scan). The result is the k smallest (d2, original index) keys of the
 // cloud: the same bits as grid_search's on every point. The rare query the block cannot settle
 // (fewer than k candidates under the threshold found) falls back to grid_search.
+//
+// Steps 1 to 3 have AVX-512 versions (knn_block_avx512.hpp), used where the CPU has them.
 #pragma once
 
 #include <algorithm>
@@ -513,7 +515,7 @@ class KnnBlockSearch {
   uint32_t lanes_;  // blocks and windows are padded to multiples of this
   int cx_ = 0, cy_ = 0, reach_ = 1;
   uint32_t n_ = 0, padded_ = 0;
-  uint32_t lo_ = 0, end_ = 0;  // the window of the current query, multiples of 4
+  uint32_t lo_ = 0, end_ = 0;  // the window of the current query, multiples of lanes_
   float threshold_ = kInfD2;
   bool tall_ = false;
   // Slabs of a tall block: slab b holds block entries [slab_start_[b], slab_start_[b + 1]).
