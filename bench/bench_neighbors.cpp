@@ -1,9 +1,11 @@
 // k = 20 nearest neighbours of every point of an airborne-like cloud (2.5-D, ~20 points/m^2):
 // NeighborIndex on the CPU (1 and 2 threads) and on cuda:0, and nanoflann's k-d tree where
 // its header is installed (libnanoflann-dev). items/s = queries per second; per core = items/s
-// divided by the thread count. Index build time is measured separately.
+// divided by the thread count. Index build time is measured separately, and so is the feature
+// kernel's column-at-a-time search with its portable and AVX-512 loops.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -18,6 +20,7 @@
 
 #include "lidarhd/core/device.hpp"
 #include "lidarhd/spatial/neighbors.hpp"
+#include "spatial/knn_block_cpu.hpp"
 
 namespace {
 
@@ -108,6 +111,34 @@ void BM_knn_grid_cell(benchmark::State& state) {
   for (auto _ : state) {
     index.knn(kK, idx.data(), d2.data());
     benchmark::ClobberMemory();
+  }
+  report(state, n, 1);
+}
+
+// The feature kernel's column-at-a-time search alone (one thread), portable loops (arg 1: 0)
+// against the AVX-512 ones (1) in the same run; queries it hands back are not redone.
+void BM_knn_block_cpu(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const bool wide = state.range(1) != 0;
+  if (wide && !lidarhd::detail::knn_avx512::available()) {
+    state.SkipWithError("this CPU (or LIDARHD_SIMD=generic) does not run the AVX-512 loops");
+    return;
+  }
+  const Cloud& c = airborne(n);
+  const lidarhd::NeighborIndex index(c.x.data(), c.y.data(), c.z.data(), n);
+  const lidarhd::detail::GridView& g = index.view();
+  const int64_t cells = static_cast<int64_t>(g.nx) * g.ny;
+  uint64_t keys[kK];
+  uint32_t pos[kK];
+  for (auto _ : state) {
+    for (int64_t c0 = 0; c0 < cells; c0 += 64) {
+      lidarhd::detail::KnnBlockSearch search(g, kK, wide);
+      for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
+        const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
+        if (s == e || !search.set_cell(static_cast<uint32_t>(cell))) continue;
+        for (uint32_t p = s; p < e; ++p) benchmark::DoNotOptimize(search.query(p, keys, pos));
+      }
+    }
   }
   report(state, n, 1);
 }
@@ -207,6 +238,11 @@ BENCHMARK(BM_build_grid_cpu)
 BENCHMARK(BM_knn_grid_cell)
     ->Args({1000000, 40})->Args({1000000, 60})->Args({1000000, 80})->Args({1000000, 100})
     ->Args({1000000, 140})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_knn_block_cpu)
+    ->Args({1000000, 0})
+    ->Args({1000000, 1})
+    ->ArgNames({"points", "avx512"})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_knn_grid_cuda)->Arg(1000000)->Arg(2000000)->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_build_grid_cuda)->Arg(1000000)->Arg(2000000)->Unit(benchmark::kMillisecond)
