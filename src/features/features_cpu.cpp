@@ -122,9 +122,9 @@ void run_tasks(const KernelParams& P, const KernelParams& Pw, const Stage& stage
   }
 }
 
-// Moves a staged chunk into the table, a column per task.
+// Moves a staged chunk into the table, a quarter of a column per task: whole columns would
+// split unevenly between threads (lod2's 13 on two threads: 7 against 6).
 void scatter(const KernelParams& P, const Stage& s) {
-  // Quarters of columns, so that the threads share 13 columns evenly (not 7 against 6).
   constexpr int64_t kPieces = 4;
   const uint32_t* index = P.grid.index + s.p0;
   const size_t n = P.n;
