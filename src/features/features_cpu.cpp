@@ -9,9 +9,11 @@
 // order is staged column by column, then each column is scattered on its own, whose working
 // set (4 bytes a point) stays in the caches far longer. The values and bits are the same.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/parallel_for.hpp"
+#include "features/eigen_avx512.hpp"
 #include "features/features_impl.hpp"
 #include "spatial/knn_block_cpu.hpp"
 
@@ -48,10 +50,53 @@ inline void stage_point(const KernelParams& P, const Stage& s, uint32_t p, const
   }
 }
 
-// The points of columns [c0, c1), k nearest neighbours by blocks of columns. `Pw` is P with
-// no columns when a stage takes them.
+// Points found by the column search whose eigen stage waits for a batch of kLanes (the
+// AVX-512 path: eigen_avx512.hpp), with what the stages before and after it need.
+struct Pending {
+  static constexpr int kLanes = eigen_avx512::kLanes;
+  int count = 0;
+  uint32_t p[kLanes];
+  int m[kLanes];
+  float reach2[kLanes];
+  uint8_t status[kLanes];
+  bool eigen[kLanes];
+  ShapeMoments s[kLanes];
+  float v[kLanes][kFeatureCount];
+  float gx[kLanes][kNeighborCap], gy[kLanes][kNeighborCap], gz[kLanes][kNeighborCap];
+  eigen_avx512::Batch batch{};
+};
+
+// The eigen stage of the pending points, then the rest of their features.
+void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pending& b) {
+#if defined(LIDARHD_KNN_AVX512)
+  eigen_avx512::eigen_smallest(b.batch);
+#endif
+  for (int i = 0; i < b.count; ++i) {
+    const uint32_t p = b.p[i];
+    if (b.eigen[i]) {
+      const Sym3<float>& c = b.s[i].c;
+      float lambda[3];
+      Vec3<float> normal;
+      if (c.xx + c.yy + c.zz < kUnscaledTraceMax) {  // the batch's case of shape_eigen
+        for (int k = 0; k < 3; ++k) lambda[k] = b.batch.value[k][i];
+        normal = {b.batch.normal[0][i], b.batch.normal[1][i], b.batch.normal[2][i]};
+      } else {
+        shape_eigen(c, lambda, normal);
+      }
+      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], b.m[i], b.gx[i], b.gy[i],
+                     b.gz[i], b.s[i], lambda, normal, b.v[i], b.status[i]);
+    }
+    finish_point(Pw, p, b.v[i], b.status[i], b.reach2[i]);
+    stage_point(P, stage, p, b.v[i]);
+  }
+  b.count = 0;
+}
+
+// The points of columns [c0, c1), k nearest neighbours by blocks of columns; `pending` (null
+// without AVX-512) batches their eigen stage.
 void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
-                 lidarhd::detail::KnnBlockSearch& search, int64_t c0, int64_t c1) {
+                 lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,
+                 int64_t c1) {
   const GridView& g = P.grid;
   uint64_t keys[kNeighborCap];
   uint32_t pos[kNeighborCap];
@@ -62,31 +107,56 @@ void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& sta
     if (s == e) continue;
     const bool block = search.set_cell(static_cast<uint32_t>(c));
     for (uint32_t p = s; p < e; ++p) {
-      float v[kFeatureCount];
-      for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
-      uint8_t status = 0;
-      float reach2;
       const float qx = g.x[p], qy = g.y[p], qz = g.z[p];
       if (block && search.query(p, keys, pos)) {
-        // The grid's sorted coordinates are copies of the input's: the same values as the
-        // kernel's gather by original index, from memory the search just read.
         const int m = P.cap;
+        const float last =
+            lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
+        if (pending) {
+          Pending& b = *pending;
+          const int i = b.count++;
+          // The grid's sorted coordinates are copies of the input's: the same values as the
+          // kernel's gather by original index, from memory the search just read.
+          for (int j = 0; j < m; ++j) {
+            b.gx[i][j] = g.x[pos[j]];
+            b.gy[i][j] = g.y[pos[j]];
+            b.gz[i][j] = g.z[pos[j]];
+          }
+          for (int f = 0; f < kFeatureCount; ++f) b.v[i][f] = 0.0f;
+          b.p[i] = p;
+          b.m[i] = m;
+          b.reach2[i] = last;
+          b.status[i] = 0;
+          b.eigen[i] = shape_moments(P, qx, qy, qz, m, last, b.gx[i], b.gy[i], b.gz[i], b.v[i],
+                                     b.status[i], b.s[i]);
+          const Sym3<float>& cv = b.s[i].c;
+          const float entries[6] = {cv.xx, cv.xy, cv.xz, cv.yy, cv.yz, cv.zz};
+          for (int t = 0; t < 6; ++t) b.batch.c[t][i] = entries[t];
+          if (b.count == Pending::kLanes) flush(P, Pw, stage, b);
+          continue;
+        }
         for (int j = 0; j < m; ++j) {
           gx[j] = g.x[pos[j]];
           gy[j] = g.y[pos[j]];
           gz[j] = g.z[pos[j]];
         }
-        const float last =
-            lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
+        float v[kFeatureCount];
+        for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
+        uint8_t status = 0;
         shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
-        reach2 = last;
+        finish_point(Pw, p, v, status, last);
+        stage_point(P, stage, p, v);
       } else {
-        reach2 = neighborhood_values(P, qx, qy, qz, v, status);
+        float v[kFeatureCount];
+        for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
+        uint8_t status = 0;
+        const float reach2 = neighborhood_values(P, qx, qy, qz, v, status);
+        finish_point(Pw, p, v, status, reach2);
+        stage_point(P, stage, p, v);
       }
-      finish_point(Pw, p, v, status, reach2);
-      stage_point(P, stage, p, v);
     }
   }
+  if (pending && pending->count > 0) flush(P, Pw, stage, *pending);
 }
 
 // The points of columns [c0, c1), one kernel call each.
@@ -111,8 +181,10 @@ void run_tasks(const KernelParams& P, const KernelParams& Pw, const Stage& stage
   if (P.need_neighbors && P.mode == kModeKnn && P.cap <= kNeighborCap) {
     lidarhd::detail::parallel_for_cpu_dynamic(t1 - t0, [&](int64_t t) {
       lidarhd::detail::KnnBlockSearch search(P.grid, P.cap);
+      std::unique_ptr<Pending> pending;
+      if (lidarhd::detail::knn_avx512::available()) pending = std::make_unique<Pending>();
       const int64_t c0 = (t0 + t) * kCellsPerTask;
-      knn_columns(P, Pw, stage, search, c0, std::min(cells, c0 + kCellsPerTask));
+      knn_columns(P, Pw, stage, search, pending.get(), c0, std::min(cells, c0 + kCellsPerTask));
     });
   } else {
     lidarhd::detail::parallel_for_cpu_dynamic(t1 - t0, [&](int64_t t) {

@@ -240,17 +240,25 @@ LIDARHD_HD inline int count_distinct3(const float* gx, const float* gy, const fl
   return distinct;
 }
 
-// Shape, density and vertical features of the point at (qx, qy, qz) into v (indexed by
-// Feature; the caller zeroed it) from its m neighbours sorted by (d2, index): their coordinates
-// (gx, gy, gz) and the d2 of the farthest, last_d2.
-LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, float qz, int m,
-                                    float last_d2, const float* gx, const float* gy,
-                                    const float* gz, float* v, uint8_t& status) {
+// What the first stage of shape_values leaves to the others: the neighbourhood's mean offset
+// from the query point, its covariance, and 1 / m.
+struct ShapeMoments {
+  Vec3<float> mean;
+  Sym3<float> c;
+  float inv;
+};
+
+// First stage of shape_values (below): the moments, and the density and vertical features.
+// False when the neighbourhood is degenerate (v then holds its final values).
+LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, float qz, int m,
+                                     float last_d2, const float* gx, const float* gy,
+                                     const float* gz, float* v, uint8_t& status,
+                                     ShapeMoments& s) {
   v[int(Feature::kNormalZ)] = 1.0f;  // the degenerate values, overwritten below when not
   v[int(Feature::kHorizontality)] = 1.0f;
   if (m <= 0) {
     status |= kStatusDegenerate;
-    return;
+    return false;
   }
   // One pass: sums of the offsets d = p - q from the query point and of their products.
   // Differences of nearby floats are exact or nearly so, whatever the origin, and the shift
@@ -275,10 +283,11 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
   float sum9[9];
   for (int t = 0; t < 9; ++t) sum9[t] = (acc[t][0] + acc[t][1]) + (acc[t][2] + acc[t][3]);
   const float inv = 1.0f / static_cast<float>(m);
-  Vec3<float> mean{sum9[0] * inv, sum9[1] * inv, sum9[2] * inv};
+  const Vec3<float> mean{sum9[0] * inv, sum9[1] * inv, sum9[2] * inv};
   const Sym3<float> c{sum9[3] * inv - mean.x * mean.x, sum9[4] * inv - mean.x * mean.y,
                       sum9[5] * inv - mean.x * mean.z, sum9[6] * inv - mean.y * mean.y,
                       sum9[7] * inv - mean.y * mean.z, sum9[8] * inv - mean.z * mean.z};
+  s = {mean, c, inv};
 
   if (P.wanted & (1u << int(Feature::kVerticalRange))) {
     float zmin = gz[0], zmax = gz[0];
@@ -298,10 +307,13 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
 
   if (count_distinct3(gx, gy, gz, m) < 3) {
     status |= kStatusDegenerate;
-    return;
+    return false;
   }
-  float lambda[3];
-  Vec3<float> normal;
+  return true;
+}
+
+// Second stage: the eigenvalues of the covariance (decreasing) and the normal.
+LIDARHD_HD inline void shape_eigen(const Sym3<float>& c, float* lambda, Vec3<float>& normal) {
   if (c.xx + c.yy + c.zz < kUnscaledTraceMax) {
     eigen_sym3_smallest(c, lambda, normal);
   } else {  // a neighbourhood kilometres wide (absurd input): squares could overflow unscaled
@@ -310,6 +322,15 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
     for (int k = 0; k < 3; ++k) lambda[k] = e.value[k];
     normal = e.vector[2];
   }
+}
+
+// Last stage: the features of the eigen decomposition (lambda, normal; both refined here).
+LIDARHD_HD inline void shape_features(const KernelParams& P, float qx, float qy, float qz, int m,
+                                      const float* gx, const float* gy, const float* gz,
+                                      const ShapeMoments& s, float* lambda, Vec3<float> normal,
+                                      float* v, uint8_t& status) {
+  const float inv = s.inv;
+  Vec3<float> mean = s.mean;
   if (!(lambda[0] > kDegenerateLambda)) {
     status |= kStatusDegenerate;
     return;
@@ -391,6 +412,21 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
   v[int(Feature::kRoughness)] = rough < 0.0f ? -rough : rough;
   v[int(Feature::kWallScore)] = planarity * (1.0f - nz);
   v[int(Feature::kRoofScore)] = planarity * nz;
+}
+
+// Shape, density and vertical features of the point at (qx, qy, qz) into v (indexed by
+// Feature; the caller zeroed it) from its m neighbours sorted by (d2, index): their coordinates
+// (gx, gy, gz) and the d2 of the farthest, last_d2. Three stages, which the CPU back end may
+// also run over several points at a stage (features_cpu.cpp).
+LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, float qz, int m,
+                                    float last_d2, const float* gx, const float* gy,
+                                    const float* gz, float* v, uint8_t& status) {
+  ShapeMoments s;
+  if (!shape_moments(P, qx, qy, qz, m, last_d2, gx, gy, gz, v, status, s)) return;
+  float lambda[3];
+  Vec3<float> normal;
+  shape_eigen(s.c, lambda, normal);
+  shape_features(P, qx, qy, qz, m, gx, gy, gz, s, lambda, normal, v, status);
 }
 
 // How far a neighbourhood of m points whose farthest is at squared distance last_d2 looked
