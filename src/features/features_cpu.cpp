@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/parallel_for.hpp"
-#include "features/eigen_avx512.hpp"
+#include "features/shape_avx512.hpp"
 #include "features/features_impl.hpp"
 #include "spatial/knn_block_cpu.hpp"
 
@@ -50,31 +50,44 @@ inline void stage_point(const KernelParams& P, const Stage& s, uint32_t p, const
   }
 }
 
-// Points found by the column search whose eigen stage waits for a batch of kLanes (the
-// AVX-512 path: eigen_avx512.hpp), with what the stages before and after it need.
+// Points found by the column search whose moments and eigen stages wait for a batch of
+// kWidth (the AVX-512 path: shape_avx512.hpp), with what the other stages need.
 struct Pending {
-  static constexpr int kLanes = eigen_avx512::kLanes;
+  static constexpr int kWidth = shape_avx512::kWidth;
   int count = 0;
-  uint32_t p[kLanes];
-  int m[kLanes];
-  float reach2[kLanes];
-  uint8_t status[kLanes];
-  bool eigen[kLanes];
-  ShapeMoments s[kLanes];
-  float v[kLanes][kFeatureCount];
-  float gx[kLanes][kNeighborCap], gy[kLanes][kNeighborCap], gz[kLanes][kNeighborCap];
-  eigen_avx512::Batch batch{};
+  int m = 0;  // k: every point of a batch has its k neighbours
+  uint32_t p[kWidth];
+  float last[kWidth];  // k-th d2
+  uint8_t status[kWidth];
+  float v[kWidth][kFeatureCount];
+  // Neighbour coordinates point by point (the batch holds them lane by lane).
+  float gx[kWidth][kNeighborCap], gy[kWidth][kNeighborCap], gz[kWidth][kNeighborCap];
+  shape_avx512::Batch batch{};
 };
 
-// The eigen stage of the pending points, then the rest of their features.
+// The stages of shape_values for the pending points, then the rest of their features.
 void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pending& b) {
+  const int m = b.m;
+  bool eigen[Pending::kWidth];
+  ShapeMoments s[Pending::kWidth];
 #if defined(LIDARHD_KNN_AVX512)
-  eigen_avx512::eigen_smallest(b.batch);
+  shape_avx512::moments(b.batch, m);
+#endif
+  for (int i = 0; i < b.count; ++i) {
+    s[i].mean = {b.batch.mean[0][i], b.batch.mean[1][i], b.batch.mean[2][i]};
+    s[i].c = {b.batch.c[0][i], b.batch.c[1][i], b.batch.c[2][i],
+              b.batch.c[3][i], b.batch.c[4][i], b.batch.c[5][i]};
+    s[i].inv = 1.0f / static_cast<float>(m);
+    eigen[i] = shape_spread(P, m, b.last[i], b.gx[i], b.gy[i], b.gz[i], s[i], b.v[i],
+                            b.status[i]);
+  }
+#if defined(LIDARHD_KNN_AVX512)
+  shape_avx512::eigen_smallest(b.batch);
 #endif
   for (int i = 0; i < b.count; ++i) {
     const uint32_t p = b.p[i];
-    if (b.eigen[i]) {
-      const Sym3<float>& c = b.s[i].c;
+    if (eigen[i]) {
+      const Sym3<float>& c = s[i].c;
       float lambda[3];
       Vec3<float> normal;
       if (c.xx + c.yy + c.zz < kUnscaledTraceMax) {  // the batch's case of shape_eigen
@@ -83,17 +96,17 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
       } else {
         shape_eigen(c, lambda, normal);
       }
-      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], b.m[i], b.gx[i], b.gy[i],
-                     b.gz[i], b.s[i], lambda, normal, b.v[i], b.status[i]);
+      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], m, b.gx[i], b.gy[i], b.gz[i],
+                     s[i], lambda, normal, b.v[i], b.status[i]);
     }
-    finish_point(Pw, p, b.v[i], b.status[i], b.reach2[i]);
+    finish_point(Pw, p, b.v[i], b.status[i], b.last[i]);
     stage_point(P, stage, p, b.v[i]);
   }
   b.count = 0;
 }
 
 // The points of columns [c0, c1), k nearest neighbours by blocks of columns; `pending` (null
-// without AVX-512) batches their eigen stage.
+// without AVX-512) batches their moments and eigen stages.
 void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
                  lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,
                  int64_t c1) {
@@ -115,24 +128,25 @@ void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& sta
         if (pending) {
           Pending& b = *pending;
           const int i = b.count++;
+          shape_avx512::Batch& w = b.batch;
           // The grid's sorted coordinates are copies of the input's: the same values as the
           // kernel's gather by original index, from memory the search just read.
           for (int j = 0; j < m; ++j) {
-            b.gx[i][j] = g.x[pos[j]];
-            b.gy[i][j] = g.y[pos[j]];
-            b.gz[i][j] = g.z[pos[j]];
+            const uint32_t at = pos[j];
+            b.gx[i][j] = w.x[j][i] = g.x[at];
+            b.gy[i][j] = w.y[j][i] = g.y[at];
+            b.gz[i][j] = w.z[j][i] = g.z[at];
           }
+          w.q[0][i] = qx;
+          w.q[1][i] = qy;
+          w.q[2][i] = qz;
           for (int f = 0; f < kFeatureCount; ++f) b.v[i][f] = 0.0f;
+          shape_defaults(b.v[i]);
           b.p[i] = p;
-          b.m[i] = m;
-          b.reach2[i] = last;
+          b.m = m;
+          b.last[i] = last;
           b.status[i] = 0;
-          b.eigen[i] = shape_moments(P, qx, qy, qz, m, last, b.gx[i], b.gy[i], b.gz[i], b.v[i],
-                                     b.status[i], b.s[i]);
-          const Sym3<float>& cv = b.s[i].c;
-          const float entries[6] = {cv.xx, cv.xy, cv.xz, cv.yy, cv.yz, cv.zz};
-          for (int t = 0; t < 6; ++t) b.batch.c[t][i] = entries[t];
-          if (b.count == Pending::kLanes) flush(P, Pw, stage, b);
+          if (b.count == Pending::kWidth) flush(P, Pw, stage, b);
           continue;
         }
         for (int j = 0; j < m; ++j) {

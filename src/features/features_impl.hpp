@@ -199,7 +199,7 @@ LIDARHD_HD inline void solve_float64(const float* px, const float* py, const flo
   mean = {static_cast<float>(mx), static_cast<float>(my), static_cast<float>(mz)};
 }
 
-// Partial sums of shape_values, kLanes interleaved lanes each (see there).
+// Partial sums of shape_sums and shape_features, kLanes interleaved lanes each (see there).
 constexpr int kLanes = 4;
 
 // Adds the offset d and its products to lane l of acc: sums of dx, dy, dz, then of dx dx, dx dy,
@@ -248,24 +248,21 @@ struct ShapeMoments {
   float inv;
 };
 
-// First stage of shape_values (below): the moments, and the density and vertical features.
-// False when the neighbourhood is degenerate (v then holds its final values).
-LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, float qz, int m,
-                                     float last_d2, const float* gx, const float* gy,
-                                     const float* gz, float* v, uint8_t& status,
-                                     ShapeMoments& s) {
-  v[int(Feature::kNormalZ)] = 1.0f;  // the degenerate values, overwritten below when not
+// The degenerate values of shape_values, which its stages overwrite when they can.
+LIDARHD_HD inline void shape_defaults(float* v) {
+  v[int(Feature::kNormalZ)] = 1.0f;
   v[int(Feature::kHorizontality)] = 1.0f;
-  if (m <= 0) {
-    status |= kStatusDegenerate;
-    return false;
-  }
-  // One pass: sums of the offsets d = p - q from the query point and of their products.
-  // Differences of nearby floats are exact or nearly so, whatever the origin, and the shift
-  // keeps C = mean(d d^T) - mean(d) mean(d)^T accurate: the query is one of its neighbours (at
-  // d = 0), so along any axis mean(d)^2 <= m var(d), a loss of at most log2(m) bits there.
-  // The sums are split over kLanes fixed interleaved partial sums, the same order on every
-  // device, which a compiler maps to SIMD lanes (a single float sum cannot be reordered).
+}
+
+// The moments of m >= 1 neighbours, in one pass: sums of the offsets d = p - q from the query
+// point and of their products. Differences of nearby floats are exact or nearly so, whatever
+// the origin, and the shift keeps C = mean(d d^T) - mean(d) mean(d)^T accurate: the query is
+// one of its neighbours (at d = 0), so along any axis mean(d)^2 <= m var(d), a loss of at most
+// log2(m) bits there. The sums are split over kLanes fixed interleaved partial sums (lane l
+// takes the neighbours j = l mod kLanes, in order), the same order on every device, which a
+// compiler maps to SIMD lanes (a single float sum cannot be reordered).
+LIDARHD_HD inline ShapeMoments shape_sums(float qx, float qy, float qz, int m, const float* gx,
+                                          const float* gy, const float* gz) {
   float acc[9][kLanes];
   for (int t = 0; t < 9; ++t)
     for (int l = 0; l < kLanes; ++l) acc[t][l] = 0.0f;
@@ -287,8 +284,14 @@ LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, 
   const Sym3<float> c{sum9[3] * inv - mean.x * mean.x, sum9[4] * inv - mean.x * mean.y,
                       sum9[5] * inv - mean.x * mean.z, sum9[6] * inv - mean.y * mean.y,
                       sum9[7] * inv - mean.y * mean.z, sum9[8] * inv - mean.z * mean.z};
-  s = {mean, c, inv};
+  return {mean, c, inv};
+}
 
+// The density and vertical features of m >= 1 neighbours with moments s; false when they are
+// fewer than three distinct points (degenerate: v then holds its final values).
+LIDARHD_HD inline bool shape_spread(const KernelParams& P, int m, float last_d2, const float* gx,
+                                    const float* gy, const float* gz, const ShapeMoments& s,
+                                    float* v, uint8_t& status) {
   if (P.wanted & (1u << int(Feature::kVerticalRange))) {
     float zmin = gz[0], zmax = gz[0];
     for (int j = 1; j < m; ++j) {
@@ -297,7 +300,7 @@ LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, 
     }
     v[int(Feature::kVerticalRange)] = zmax - zmin;
   }
-  v[int(Feature::kVerticalStd)] = hd_sqrt(c.zz > 0.0f ? c.zz : 0.0f);
+  v[int(Feature::kVerticalStd)] = hd_sqrt(s.c.zz > 0.0f ? s.c.zz : 0.0f);
   // Searched sphere: up to the farthest neighbour, or the whole radius when a radius search
   // ended below its cap (the sphere holds no other point).
   float rk = hd_sqrt(last_d2);
@@ -310,6 +313,21 @@ LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, 
     return false;
   }
   return true;
+}
+
+// First stage of shape_values (below): the moments, and the density and vertical features.
+// False when the neighbourhood is degenerate (v then holds its final values).
+LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, float qz, int m,
+                                     float last_d2, const float* gx, const float* gy,
+                                     const float* gz, float* v, uint8_t& status,
+                                     ShapeMoments& s) {
+  shape_defaults(v);
+  if (m <= 0) {
+    status |= kStatusDegenerate;
+    return false;
+  }
+  s = shape_sums(qx, qy, qz, m, gx, gy, gz);
+  return shape_spread(P, m, last_d2, gx, gy, gz, s, v, status);
 }
 
 // Second stage: the eigenvalues of the covariance (decreasing) and the normal.

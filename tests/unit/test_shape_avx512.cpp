@@ -1,8 +1,11 @@
-// The 16-lane AVX-512 eigen stage of the CPU feature kernel (src/features/eigen_avx512.hpp)
-// against the scalar eigen_sym3_smallest it stands for: the same bits, lane by lane, on
-// covariances of every shape the kernel meets (distinct, double and triple eigenvalues, exact
-// axes whose vectors have zero components, flat and linear neighbourhoods, signed zeros, the
-// zero matrix, tiny and large scales, slightly negative rounding).
+// The 16-lane AVX-512 stages of the CPU feature kernel (src/features/shape_avx512.hpp) against
+// the scalar functions they stand for, bit for bit, lane by lane:
+// - the moments against shape_sums, on neighbourhoods of every size up to 64 (partial sums of
+//   uneven lengths) at Lambert-93-like offsets;
+// - the eigen stage against eigen_sym3_smallest, on covariances of every shape the kernel meets
+//   (distinct, double and triple eigenvalues, exact axes whose vectors have zero components,
+//   flat and linear neighbourhoods, signed zeros, the zero matrix, tiny and large scales,
+//   slightly negative rounding).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +14,7 @@
 #include <random>
 #include <vector>
 
-#include "features/eigen_avx512.hpp"
+#include "features/shape_avx512.hpp"
 
 namespace lidarhd::features::detail {
 namespace {
@@ -119,7 +122,56 @@ std::vector<Sym> cases() {
   return out;
 }
 
-TEST(EigenAvx512, SameBitsAsScalar) {
+#if defined(LIDARHD_KNN_AVX512)
+TEST(ShapeAvx512, MomentsSameBitsAsShapeSums) {
+  if (!lidarhd::detail::knn_avx512::available()) {
+    GTEST_SKIP() << "this CPU has no AVX-512 F + VL (or LIDARHD_SIMD=generic)";
+  }
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-2.0, 2.0);
+  size_t compared = 0;
+  for (int m = 1; m <= kNeighborCap; ++m) {
+    for (int round = 0; round < 4; ++round) {
+      shape_avx512::Batch b{};
+      for (int i = 0; i < shape_avx512::kWidth; ++i) {
+        const double ox = 652000.0 + 100.0 * u(rng), oy = 6862000.0 + 100.0 * u(rng);
+        // Local metres as the kernel sees them (float offsets from a tile origin).
+        const float qx = float(ox - 651000.0), qy = float(oy - 6861000.0), qz = float(40.0 + u(rng));
+        b.q[0][i] = qx;
+        b.q[1][i] = qy;
+        b.q[2][i] = qz;
+        for (int j = 0; j < m; ++j) {
+          // Neighbour 0 is the query point itself, as in a k-NN neighbourhood.
+          b.x[j][i] = j == 0 ? qx : float(qx + u(rng));
+          b.y[j][i] = j == 0 ? qy : float(qy + u(rng));
+          b.z[j][i] = j == 0 ? qz : float(qz + (round == 0 ? 0.0 : 0.3 * u(rng)));
+        }
+      }
+      shape_avx512::moments(b, m);
+      for (int i = 0; i < shape_avx512::kWidth; ++i) {
+        float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
+        for (int j = 0; j < m; ++j) {
+          gx[j] = b.x[j][i];
+          gy[j] = b.y[j][i];
+          gz[j] = b.z[j][i];
+        }
+        const ShapeMoments s = shape_sums(b.q[0][i], b.q[1][i], b.q[2][i], m, gx, gy, gz);
+        const float want[9] = {s.mean.x, s.mean.y, s.mean.z, s.c.xx, s.c.xy,
+                               s.c.xz,   s.c.yy,   s.c.yz,   s.c.zz};
+        const float got[9] = {b.mean[0][i], b.mean[1][i], b.mean[2][i], b.c[0][i], b.c[1][i],
+                              b.c[2][i],    b.c[3][i],    b.c[4][i],    b.c[5][i]};
+        for (int t = 0; t < 9; ++t) {
+          ASSERT_EQ(bits(got[t]), bits(want[t])) << "m " << m << " lane " << i << " term " << t;
+        }
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, size_t{kNeighborCap} * 4 * shape_avx512::kWidth);
+}
+#endif
+
+TEST(ShapeAvx512, EigenSameBitsAsScalar) {
 #if defined(LIDARHD_KNN_AVX512)
   if (!lidarhd::detail::knn_avx512::available()) {
     GTEST_SKIP() << "this CPU has no AVX-512 F + VL (or LIDARHD_SIMD=generic): the scalar "
@@ -127,15 +179,15 @@ TEST(EigenAvx512, SameBitsAsScalar) {
   }
   const std::vector<Sym> all = cases();
   size_t compared = 0;
-  for (size_t first = 0; first < all.size(); first += eigen_avx512::kLanes) {
-    eigen_avx512::Batch b{};
-    const size_t lanes = std::min<size_t>(eigen_avx512::kLanes, all.size() - first);
+  for (size_t first = 0; first < all.size(); first += shape_avx512::kWidth) {
+    shape_avx512::Batch b{};
+    const size_t lanes = std::min<size_t>(shape_avx512::kWidth, all.size() - first);
     for (size_t i = 0; i < lanes; ++i) {
       const Sym& c = all[first + i];
       const float e[6] = {c.xx, c.xy, c.xz, c.yy, c.yz, c.zz};
       for (int t = 0; t < 6; ++t) b.c[t][i] = e[t];
     }
-    eigen_avx512::eigen_smallest(b);
+    shape_avx512::eigen_smallest(b);
     for (size_t i = 0; i < lanes; ++i) {
       float value[3];
       Vec3<float> normal;

@@ -1,27 +1,37 @@
-// eigen_sym3_smallest (math.hpp) for 16 covariances at once, one per AVX-512 lane, for the CPU
-// feature kernel on the CPUs that run the AVX-512 neighbour search (knn_block_avx512.hpp). One
-// point's decomposition is a chain of dependent divisions and square roots that leaves the
-// core mostly waiting; sixteen side by side fill it.
+// Two stages of the feature kernel's shape_values (features_impl.hpp) for 16 neighbourhoods at
+// once, one per AVX-512 lane: the moments (shape_sums) and the eigen decomposition
+// (eigen_sym3_smallest, math.hpp). The CPU feature kernel runs them on the CPUs that run the
+// AVX-512 neighbour search (knn_block_avx512.hpp). One point's decomposition is a chain of
+// dependent divisions and square roots that leaves the core mostly waiting, and its sums fill
+// four lanes of a register; sixteen points side by side fill the core and the registers.
 //
-// The same bits as the scalar function: every lane performs its operations, in its order, with
+// The same bits as the scalar functions: every lane performs its operations, in its order, with
 // the same IEEE float arithmetic (the library is built with -ffp-contract=off, so neither side
-// fuses a multiply and an add), and its branches become per-lane selects of values both sides
-// compute alike. tests/unit/test_eigen_avx512.cpp checks it bit for bit.
+// fuses a multiply and an add), and their branches become per-lane selects of values both
+// sides compute alike. tests/unit/test_shape_avx512.cpp checks it bit for bit.
 #pragma once
 
-#include "features/math.hpp"
+#include "features/features_impl.hpp"
 #include "spatial/knn_block_avx512.hpp"
 
-namespace lidarhd::features::detail::eigen_avx512 {
+namespace lidarhd::features::detail::shape_avx512 {
 
-constexpr int kLanes = 16;
+constexpr int kWidth = 16;
 
-// Structure of arrays of 16 symmetric matrices (xx, xy, xz, yy, yz, zz) and of their results:
-// eigenvalues in decreasing order and the smallest's unit eigenvector.
+// 16 neighbourhoods of m points as structures of arrays (lane i is one neighbourhood), and
+// what the stages make of them.
 struct Batch {
-  alignas(64) float c[6][kLanes];
-  alignas(64) float value[3][kLanes];
-  alignas(64) float normal[3][kLanes];
+  // Neighbour j of lane i at [j][i], and lane i's query point.
+  alignas(64) float x[kNeighborCap][kWidth];
+  alignas(64) float y[kNeighborCap][kWidth];
+  alignas(64) float z[kNeighborCap][kWidth];
+  alignas(64) float q[3][kWidth];
+  // Moments: the mean offset and the covariance (xx, xy, xz, yy, yz, zz), as shape_sums.
+  alignas(64) float mean[3][kWidth];
+  alignas(64) float c[6][kWidth];
+  // Eigenvalues of c in decreasing order and the smallest's unit eigenvector.
+  alignas(64) float value[3][kWidth];
+  alignas(64) float normal[3][kWidth];
 };
 
 #if defined(LIDARHD_KNN_AVX512)
@@ -102,6 +112,46 @@ LIDARHD_AVX512_TARGET inline Vec simple_eigenvector(const Sym& m, V beta) {
 
 }  // namespace v16
 
+// b.mean / b.c from the m >= 1 neighbours of b.x, b.y, b.z, lane by lane exactly as
+// shape_sums (its four interleaved partial sums included).
+LIDARHD_AVX512_TARGET inline void moments(Batch& b, int m) {
+  using namespace v16;
+  const V qx = _mm512_load_ps(b.q[0]), qy = _mm512_load_ps(b.q[1]), qz = _mm512_load_ps(b.q[2]);
+  V part[kLanes][9];  // shape_sums' acc[t][l] of every point: part[l][t]
+  for (int l = 0; l < kLanes; ++l) {
+    V* acc = part[l];
+    for (int t = 0; t < 9; ++t) acc[t] = splat(0.0f);
+    for (int j = l; j < m; j += kLanes) {
+      const V dx = _mm512_load_ps(b.x[j]) - qx;
+      const V dy = _mm512_load_ps(b.y[j]) - qy;
+      const V dz = _mm512_load_ps(b.z[j]) - qz;
+      acc[0] += dx;
+      acc[1] += dy;
+      acc[2] += dz;
+      acc[3] += dx * dx;
+      acc[4] += dx * dy;
+      acc[5] += dx * dz;
+      acc[6] += dy * dy;
+      acc[7] += dy * dz;
+      acc[8] += dz * dz;
+    }
+  }
+  static_assert(kLanes == 4, "shape_sums adds its partial sums as two pairs");
+  V sum[9];
+  for (int t = 0; t < 9; ++t) sum[t] = (part[0][t] + part[1][t]) + (part[2][t] + part[3][t]);
+  const V inv = splat(1.0f / static_cast<float>(m));
+  const V mx = sum[0] * inv, my = sum[1] * inv, mz = sum[2] * inv;
+  _mm512_store_ps(b.mean[0], mx);
+  _mm512_store_ps(b.mean[1], my);
+  _mm512_store_ps(b.mean[2], mz);
+  _mm512_store_ps(b.c[0], sum[3] * inv - mx * mx);
+  _mm512_store_ps(b.c[1], sum[4] * inv - mx * my);
+  _mm512_store_ps(b.c[2], sum[5] * inv - mx * mz);
+  _mm512_store_ps(b.c[3], sum[6] * inv - my * my);
+  _mm512_store_ps(b.c[4], sum[7] * inv - my * mz);
+  _mm512_store_ps(b.c[5], sum[8] * inv - mz * mz);
+}
+
 // b.value / b.normal from b.c, lane by lane exactly as eigen_sym3_smallest.
 LIDARHD_AVX512_TARGET inline void eigen_smallest(Batch& b) {
   using namespace v16;
@@ -160,4 +210,4 @@ LIDARHD_AVX512_TARGET inline void eigen_smallest(Batch& b) {
 
 #endif
 
-}  // namespace lidarhd::features::detail::eigen_avx512
+}  // namespace lidarhd::features::detail::shape_avx512
