@@ -63,6 +63,28 @@ struct Pending {
   // Neighbour coordinates point by point (the batch holds them lane by lane).
   float gx[kWidth][kNeighborCap], gy[kWidth][kNeighborCap], gz[kWidth][kNeighborCap];
   shape_avx512::Batch batch{};
+
+  // Takes sorted point `point` with its k neighbours at sorted positions pos, the farthest at
+  // d2 `farthest`. The grid's sorted coordinates are copies of the input's: the same values as the
+  // kernel's gather by original index, from memory the search just read.
+  void add(const GridView& g, uint32_t point, int k, const uint32_t* pos, float farthest) {
+    const int i = count++;
+    for (int j = 0; j < k; ++j) {
+      const uint32_t at = pos[j];
+      gx[i][j] = batch.x[j][i] = g.x[at];
+      gy[i][j] = batch.y[j][i] = g.y[at];
+      gz[i][j] = batch.z[j][i] = g.z[at];
+    }
+    batch.q[0][i] = g.x[point];
+    batch.q[1][i] = g.y[point];
+    batch.q[2][i] = g.z[point];
+    for (int f = 0; f < kFeatureCount; ++f) v[i][f] = 0.0f;
+    shape_defaults(v[i]);
+    p[i] = point;
+    m = k;
+    last[i] = farthest;
+    status[i] = 0;
+  }
 };
 
 // The stages of shape_values for the pending points, then the rest of their features.
@@ -121,53 +143,31 @@ void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& sta
     const bool block = search.set_cell(static_cast<uint32_t>(c));
     for (uint32_t p = s; p < e; ++p) {
       const float qx = g.x[p], qy = g.y[p], qz = g.z[p];
+      float v[kFeatureCount];
+      for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
+      uint8_t status = 0;
+      float reach2;
       if (block && search.query(p, keys, pos)) {
         const int m = P.cap;
-        const float last =
-            lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
+        reach2 = lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
         if (pending) {
-          Pending& b = *pending;
-          const int i = b.count++;
-          shape_avx512::Batch& w = b.batch;
-          // The grid's sorted coordinates are copies of the input's: the same values as the
-          // kernel's gather by original index, from memory the search just read.
-          for (int j = 0; j < m; ++j) {
-            const uint32_t at = pos[j];
-            b.gx[i][j] = w.x[j][i] = g.x[at];
-            b.gy[i][j] = w.y[j][i] = g.y[at];
-            b.gz[i][j] = w.z[j][i] = g.z[at];
-          }
-          w.q[0][i] = qx;
-          w.q[1][i] = qy;
-          w.q[2][i] = qz;
-          for (int f = 0; f < kFeatureCount; ++f) b.v[i][f] = 0.0f;
-          shape_defaults(b.v[i]);
-          b.p[i] = p;
-          b.m = m;
-          b.last[i] = last;
-          b.status[i] = 0;
-          if (b.count == Pending::kWidth) flush(P, Pw, stage, b);
+          pending->add(g, p, m, pos, reach2);
+          if (pending->count == Pending::kWidth) flush(P, Pw, stage, *pending);
           continue;
         }
+        // The grid's sorted coordinates are copies of the input's: the same values as the
+        // kernel's gather by original index, from memory the search just read.
         for (int j = 0; j < m; ++j) {
           gx[j] = g.x[pos[j]];
           gy[j] = g.y[pos[j]];
           gz[j] = g.z[pos[j]];
         }
-        float v[kFeatureCount];
-        for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
-        uint8_t status = 0;
-        shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
-        finish_point(Pw, p, v, status, last);
-        stage_point(P, stage, p, v);
+        shape_values(P, qx, qy, qz, m, reach2, gx, gy, gz, v, status);
       } else {
-        float v[kFeatureCount];
-        for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
-        uint8_t status = 0;
-        const float reach2 = neighborhood_values(P, qx, qy, qz, v, status);
-        finish_point(Pw, p, v, status, reach2);
-        stage_point(P, stage, p, v);
+        reach2 = neighborhood_values(P, qx, qy, qz, v, status);
       }
+      finish_point(Pw, p, v, status, reach2);
+      stage_point(P, stage, p, v);
     }
   }
   if (pending && pending->count > 0) flush(P, Pw, stage, *pending);
