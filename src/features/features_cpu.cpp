@@ -1,6 +1,7 @@
-// CPU back end of compute_features: the fused kernel over the points in grid order. k-NN
-// neighbourhoods are searched a column at a time (spatial/knn_block_cpu.hpp): the same
-// neighbours, in the same order, as the kernel's own knn_query, found several times faster.
+// CPU back end of compute_features: the fused kernel over the points in grid order. k-NN and
+// radius neighbourhoods are searched a column at a time (spatial/knn_block_cpu.hpp): the same
+// neighbours, in the same order, as the kernel's own knn_query and radius_query, found several
+// times faster.
 //
 // Output: the points are visited in grid order but their rows are at their original indices,
 // so writing a point's requested columns straight into the table touches one cache line and
@@ -55,21 +56,24 @@ inline void stage_point(const KernelParams& P, const Stage& s, uint32_t p, const
 struct Pending {
   static constexpr int kWidth = shape_avx512::kWidth;
   int count = 0;
-  int m = 0;  // k: every point of a batch has its k neighbours
+  int max_m = 0;  // the most neighbours of a pending point (each point's count: batch.m)
   uint32_t p[kWidth];
-  float last[kWidth];  // k-th d2
+  float last[kWidth];    // d2 of the farthest neighbour
+  float reach2[kWidth];  // search_reach2
   uint8_t status[kWidth];
   float v[kWidth][kFeatureCount];
   // Neighbour coordinates point by point (the batch holds them lane by lane).
   float gx[kWidth][kNeighborCap], gy[kWidth][kNeighborCap], gz[kWidth][kNeighborCap];
   shape_avx512::Batch batch{};
 
-  // Takes sorted point `point` with its k neighbours at sorted positions pos, the farthest at
-  // d2 `farthest`. The grid's sorted coordinates are copies of the input's: the same values as the
-  // kernel's gather by original index, from memory the search just read.
-  void add(const GridView& g, uint32_t point, int k, const uint32_t* pos, float farthest) {
+  // Takes sorted point `point` with its m >= 1 neighbours at sorted positions pos, the
+  // farthest at d2 `farthest`, and the search's reach. The grid's sorted coordinates are copies
+  // of the input's: the same values as the kernel's gather by original index, from memory the
+  // search just read.
+  void add(const GridView& g, uint32_t point, int m, const uint32_t* pos, float farthest,
+           float reach) {
     const int i = count++;
-    for (int j = 0; j < k; ++j) {
+    for (int j = 0; j < m; ++j) {
       const uint32_t at = pos[j];
       gx[i][j] = batch.x[j][i] = g.x[at];
       gy[i][j] = batch.y[j][i] = g.y[at];
@@ -81,21 +85,23 @@ struct Pending {
     for (int f = 0; f < kFeatureCount; ++f) v[i][f] = 0.0f;
     shape_defaults(v[i]);
     p[i] = point;
-    m = k;
+    batch.m[i] = m;
+    max_m = m > max_m ? m : max_m;
     last[i] = farthest;
+    reach2[i] = reach;
     status[i] = 0;
   }
 };
 
 // The stages of shape_values for the pending points, then the rest of their features.
 void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pending& b) {
-  const int m = b.m;
   bool eigen[Pending::kWidth];
   ShapeMoments s[Pending::kWidth];
 #if defined(LIDARHD_KNN_AVX512)
-  shape_avx512::moments(b.batch, m);
+  shape_avx512::moments(b.batch, b.max_m);
 #endif
   for (int i = 0; i < b.count; ++i) {
+    const int m = b.batch.m[i];
     s[i].mean = {b.batch.mean[0][i], b.batch.mean[1][i], b.batch.mean[2][i]};
     s[i].c = {b.batch.c[0][i], b.batch.c[1][i], b.batch.c[2][i],
               b.batch.c[3][i], b.batch.c[4][i], b.batch.c[5][i]};
@@ -118,18 +124,20 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
       } else {
         shape_eigen(c, lambda, normal);
       }
-      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], m, b.gx[i], b.gy[i], b.gz[i],
-                     s[i], lambda, normal, b.v[i], b.status[i]);
+      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], b.batch.m[i], b.gx[i], b.gy[i],
+                     b.gz[i], s[i], lambda, normal, b.v[i], b.status[i]);
     }
-    finish_point(Pw, p, b.v[i], b.status[i], b.last[i]);
+    finish_point(Pw, p, b.v[i], b.status[i], b.reach2[i]);
     stage_point(P, stage, p, b.v[i]);
   }
   b.count = 0;
+  b.max_m = 0;
 }
 
-// The points of columns [c0, c1), k nearest neighbours by blocks of columns; `pending` (null
-// without AVX-512) batches their moments and eigen stages.
-void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
+// The points of columns [c0, c1), their neighbours (k nearest, or within the radius) searched
+// by blocks of columns; `pending` (null without AVX-512) batches their moments and eigen
+// stages.
+void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
                  lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,
                  int64_t c1) {
   const GridView& g = P.grid;
@@ -147,11 +155,20 @@ void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& sta
       for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
       uint8_t status = 0;
       float reach2;
-      if (block && search.query(p, keys, pos)) {
-        const int m = P.cap;
-        reach2 = lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
+      int m = 0;
+      if (block) {
+        if (P.mode == kModeKnn) {
+          m = search.query(p, keys, pos) ? P.cap : 0;
+        } else {
+          m = search.query_radius(p, keys, pos);
+        }
+      }
+      if (m > 0) {
+        const float last =
+            lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
+        reach2 = search_reach2(P, m, last);
         if (pending) {
-          pending->add(g, p, m, pos, reach2);
+          pending->add(g, p, m, pos, last, reach2);
           if (pending->count == Pending::kWidth) flush(P, Pw, stage, *pending);
           continue;
         }
@@ -162,7 +179,7 @@ void knn_columns(const KernelParams& P, const KernelParams& Pw, const Stage& sta
           gy[j] = g.y[pos[j]];
           gz[j] = g.z[pos[j]];
         }
-        shape_values(P, qx, qy, qz, m, reach2, gx, gy, gz, v, status);
+        shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
       } else {
         reach2 = neighborhood_values(P, qx, qy, qz, v, status);
       }
@@ -192,13 +209,14 @@ void plain_columns(const KernelParams& P, const KernelParams& Pw, const Stage& s
 void run_tasks(const KernelParams& P, const KernelParams& Pw, const Stage& stage, int64_t t0,
                int64_t t1) {
   const int64_t cells = static_cast<int64_t>(P.grid.nx) * static_cast<int64_t>(P.grid.ny);
-  if (P.need_neighbors && P.mode == kModeKnn && P.cap <= kNeighborCap) {
+  if (P.need_neighbors && P.cap <= kNeighborCap) {
     lidarhd::detail::parallel_for_cpu_dynamic(t1 - t0, [&](int64_t t) {
       lidarhd::detail::KnnBlockSearch search(P.grid, P.cap);
+      if (P.mode == kModeRadius) search.set_radius(P.radius * P.radius);  // radius_query's r2
       std::unique_ptr<Pending> pending;
       if (lidarhd::detail::knn_avx512::available()) pending = std::make_unique<Pending>();
       const int64_t c0 = (t0 + t) * kCellsPerTask;
-      knn_columns(P, Pw, stage, search, pending.get(), c0, std::min(cells, c0 + kCellsPerTask));
+      block_columns(P, Pw, stage, search, pending.get(), c0, std::min(cells, c0 + kCellsPerTask));
     });
   } else {
     lidarhd::detail::parallel_for_cpu_dynamic(t1 - t0, [&](int64_t t) {

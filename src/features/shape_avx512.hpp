@@ -26,6 +26,7 @@ struct Batch {
   alignas(64) float y[kNeighborCap][kWidth];
   alignas(64) float z[kNeighborCap][kWidth];
   alignas(64) float q[3][kWidth];
+  alignas(64) int32_t m[kWidth];  // lane i's neighbour count
   // Moments: the mean offset and the covariance (xx, xy, xz, yy, yz, zz), as shape_sums.
   alignas(64) float mean[3][kWidth];
   alignas(64) float c[6][kWidth];
@@ -112,34 +113,30 @@ LIDARHD_AVX512_TARGET inline Vec simple_eigenvector(const Sym& m, V beta) {
 
 }  // namespace v16
 
-// b.mean / b.c from the m >= 1 neighbours of b.x, b.y, b.z, lane by lane exactly as
-// shape_sums (its four interleaved partial sums included).
-LIDARHD_AVX512_TARGET inline void moments(Batch& b, int m) {
+// b.mean / b.c from the b.m[i] >= 1 neighbours of b.x, b.y, b.z (max_m the largest count),
+// lane by lane exactly as shape_sums (its four interleaved partial sums included): a lane adds
+// nothing past its own count.
+LIDARHD_AVX512_TARGET inline void moments(Batch& b, int max_m) {
   using namespace v16;
   const V qx = _mm512_load_ps(b.q[0]), qy = _mm512_load_ps(b.q[1]), qz = _mm512_load_ps(b.q[2]);
+  const __m512i count = _mm512_load_si512(b.m);
   V part[kLanes][9];  // shape_sums' acc[t][l] of every point: part[l][t]
   for (int l = 0; l < kLanes; ++l) {
     V* acc = part[l];
     for (int t = 0; t < 9; ++t) acc[t] = splat(0.0f);
-    for (int j = l; j < m; j += kLanes) {
+    for (int j = l; j < max_m; j += kLanes) {
+      const M in = _mm512_cmpgt_epi32_mask(count, _mm512_set1_epi32(j));
       const V dx = _mm512_load_ps(b.x[j]) - qx;
       const V dy = _mm512_load_ps(b.y[j]) - qy;
       const V dz = _mm512_load_ps(b.z[j]) - qz;
-      acc[0] += dx;
-      acc[1] += dy;
-      acc[2] += dz;
-      acc[3] += dx * dx;
-      acc[4] += dx * dy;
-      acc[5] += dx * dz;
-      acc[6] += dy * dy;
-      acc[7] += dy * dz;
-      acc[8] += dz * dz;
+      const V d[9] = {dx, dy, dz, dx * dx, dx * dy, dx * dz, dy * dy, dy * dz, dz * dz};
+      for (int t = 0; t < 9; ++t) acc[t] = _mm512_mask_add_ps(acc[t], in, acc[t], d[t]);
     }
   }
   static_assert(kLanes == 4, "shape_sums adds its partial sums as two pairs");
   V sum[9];
   for (int t = 0; t < 9; ++t) sum[t] = (part[0][t] + part[1][t]) + (part[2][t] + part[3][t]);
-  const V inv = splat(1.0f / static_cast<float>(m));
+  const V inv = splat(1.0f) / _mm512_maskz_cvtepi32_ps(M(0xFFFF), count);  // 1.0f / float(m), exactly
   const V mx = sum[0] * inv, my = sum[1] * inv, mz = sum[2] * inv;
   _mm512_store_ps(b.mean[0], mx);
   _mm512_store_ps(b.mean[1], my);

@@ -83,15 +83,18 @@ LIDARHD_AVX512_TARGET inline void rank_keys(const uint64_t* keys, uint32_t c, co
   }
 }
 
-// The k best of the candidates [lo, end) whose screening d2 (f2) is <= limit, when at most
-// kMaxSelected are: keys[0, k) sorted and pos their sorted positions. 1 when at least k of
-// them have an exact d2 <= t (the k best of the block are then among them), 0 when fewer do
-// (nothing written), -1 when more than kMaxSelected were screened in (the caller's loops).
+// The best of the candidates [lo, end) whose screening d2 (f2) is <= limit, when at most
+// kMaxSelected are: keys[0, count) sorted and pos their sorted positions; -1 when more than
+// kMaxSelected were screened in (the caller's loops).
+// k-NN (within false): the k best, count k, when at least k of them have an exact d2 <= t (the
+// k best of the block are then among them); 0 when fewer do (nothing written).
+// Radius (within true): the min(k, n) best of the n with an exact d2 <= t, count that.
 LIDARHD_AVX512_TARGET inline int select(const float* f2, const float* bx, const float* by,
                                         const float* bz, const uint32_t* bindex,
                                         const uint32_t* bpos, uint32_t lo, uint32_t end,
                                         float limit, float t, float qx, float qy, float qz, int k,
-                                        Selected& s, uint64_t* keys, uint32_t* pos) {
+                                        bool within, Selected& s, uint64_t* keys,
+                                        uint32_t* pos) {
   // Compaction of the screened candidates, a register at a time.
   const __m512 L = _mm512_set1_ps(limit);
   uint32_t c = 0;
@@ -107,10 +110,11 @@ LIDARHD_AVX512_TARGET inline int select(const float* f2, const float* bx, const 
     _mm512_storeu_si512(s.pos + c, _mm512_maskz_compress_epi32(m, _mm512_loadu_si512(bpos + b)));
     c += n;
   }
-  const uint32_t kk = static_cast<uint32_t>(k);
-  if (c < kk) return 0;
+  uint32_t kk = static_cast<uint32_t>(k);
+  if (c < kk && !within) return 0;
   // Exact d2 as point_d2 computes it, 8 lanes of double at a time, and the keys; lanes past c
-  // get the largest key, which ranks after every candidate.
+  // (and in radius mode those with d2 > t) get the largest key, which ranks after every
+  // candidate.
   const __m256 X = _mm256_set1_ps(qx), Y = _mm256_set1_ps(qy), Z = _mm256_set1_ps(qz);
   const __m256 T = _mm256_set1_ps(t);
   // The zero-masked forms with every lane set: GCC 12's plain ones start from an "undefined"
@@ -128,23 +132,29 @@ LIDARHD_AVX512_TARGET inline int select(const float* f2, const float* bx, const 
     const __m512d dz = _mm512_maskz_cvtps_pd(kAll, _mm256_sub_ps(_mm256_load_ps(s.z + first), Z));
     const __m256 d2 = _mm512_maskz_cvtpd_ps(kAll, _mm512_add_pd(
         _mm512_add_pd(_mm512_mul_pd(dx, dx), _mm512_mul_pd(dy, dy)), _mm512_mul_pd(dz, dz)));
-    under += static_cast<uint32_t>(
-        __builtin_popcount(_mm256_mask_cmp_ps_mask(valid, d2, T, _CMP_LE_OQ)));
+    const __mmask8 inside = _mm256_mask_cmp_ps_mask(valid, d2, T, _CMP_LE_OQ);
+    under += static_cast<uint32_t>(__builtin_popcount(inside));
     const __m512i key = _mm512_or_si512(
         _mm512_maskz_slli_epi64(kAll, _mm512_maskz_cvtepu32_epi64(kAll, _mm256_castps_si256(d2)), 32),
         _mm512_maskz_cvtepu32_epi64(kAll, _mm256_load_si256(reinterpret_cast<const __m256i*>(s.index + first))));
-    K[r] = _mm512_mask_mov_epi64(_mm512_set1_epi64(-1), valid, key);
+    K[r] = _mm512_mask_mov_epi64(_mm512_set1_epi64(-1), within ? inside : valid, key);
     _mm512_store_si512(s.keys + first, K[r]);
   }
-  if (under < kk) return 0;
+  if (within) {
+    kk = under < kk ? under : kk;
+    if (kk == 0) return 0;
+  } else if (under < kk) {
+    return 0;
+  }
   switch (R) {
     case 1: rank_keys<1>(s.keys, c, K, rank); break;
     case 2: rank_keys<2>(s.keys, c, K, rank); break;
     case 3: rank_keys<3>(s.keys, c, K, rank); break;
     default: rank_keys<4>(s.keys, c, K, rank); break;
   }
-  // Keys are unique, so the ranks below k are the places 0..k-1, each once.
-  const __m512i kv = _mm512_set1_epi64(k);
+  // Keys are unique, so the ranks below kk are the places 0..kk-1, each once (the largest key
+  // of the lanes left out ranks at or after under >= kk).
+  const __m512i kv = _mm512_set1_epi64(static_cast<long long>(kk));
   for (int r = 0; r < R; ++r) {
     const uint32_t first = 8u * static_cast<uint32_t>(r);
     const __mmask8 m = _mm512_cmplt_epu64_mask(rank[r], kv);
@@ -152,7 +162,7 @@ LIDARHD_AVX512_TARGET inline int select(const float* f2, const float* bx, const 
     _mm512_mask_i64scatter_epi32(
         pos, m, rank[r], _mm256_load_si256(reinterpret_cast<const __m256i*>(s.pos + first)), 4);
   }
-  return 1;
+  return static_cast<int>(kk);
 }
 
 #else

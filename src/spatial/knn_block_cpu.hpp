@@ -1,6 +1,6 @@
-// k nearest neighbours of the cloud's own points on the CPU, a column at a time (CPU only; the
-// CUDA kernels query point by point with grid_search, and so does this for the points it
-// cannot settle).
+// k nearest neighbours (or those within a radius) of the cloud's own points on the CPU, a
+// column at a time (CPU only; the CUDA kernels query point by point with grid_search, and so
+// does this for the points it cannot settle).
 //
 // The queries of one column share their candidates: the points of the (2 reach + 1)^2 columns
 // around it (reach 1 to 3, from the previous query's k-th distance), which are contiguous runs
@@ -30,6 +30,10 @@
 // cloud: the same bits as grid_search's on every point. The rare query the block cannot settle
 // (fewer than k candidates under the threshold found) falls back to grid_search.
 //
+// Radius mode (set_radius) answers radius_query instead: the threshold is r^2 itself, no
+// refinement; the k best of those within it (fewer when fewer are), the rings beyond the block
+// scanned up to r, or to the k-th d2 once k are found, as grid_search does.
+//
 // Steps 1 to 3 have AVX-512 versions (knn_block_avx512.hpp), used where the CPU has them.
 #pragma once
 
@@ -58,6 +62,13 @@ class KnnBlockSearch {
   // `wide`: the AVX-512 loops (knn_block_avx512.hpp) where the CPU has them; the same results.
   KnnBlockSearch(const GridView& g, int k, bool wide = knn_avx512::available())
       : g_(g), k_(k), wide_(wide), lanes_(wide ? 16u : 4u) {}
+
+  // Radius mode: query_radius finds the k best points with d2 <= r2 (radius_query's answer,
+  // r2 the radius squared in float) instead of the k nearest.
+  void set_radius(float r2) {
+    within_ = true;
+    threshold_ = r2;
+  }
 
   // Copies the block of column `cell` ((2 reach + 1)^2 columns, clamped to the grid); false
   // when the column's queries should go point by point.
@@ -99,7 +110,9 @@ class KnnBlockSearch {
       if (total <= kMaxBlock || tall_ || reach == 1) break;
     }
     reach_ = reach;
-    if ((total > kMaxBlock && !tall_) || total < static_cast<uint32_t>(k_)) return false;
+    if ((total > kMaxBlock && !tall_) || (!within_ && total < static_cast<uint32_t>(k_))) {
+      return false;
+    }
     n_ = total;
     padded_ = (total + lanes_ - 1u) & ~(lanes_ - 1u);
     for (auto* v : {&bx_, &by_, &bz_, &f2_, &sd_}) v->resize(padded_ + 4);
@@ -130,7 +143,8 @@ class KnnBlockSearch {
 
   // The k nearest of sorted point p, which lies in the column of the last successful set_cell:
   // keys[0, k) as candidate_key(d2, original index), sorted, and pos[j] the sorted position of
-  // neighbour j. False when the block cannot be trusted for this query (nothing written).
+  // neighbour j. False when the block cannot be trusted for this query (keys and pos then
+  // hold nothing of use).
   bool query(uint32_t p, uint64_t* keys, uint32_t* pos) {
     const float qx = g_.x[p], qy = g_.y[p], qz = g_.z[p];
     lo_ = 0;
@@ -152,6 +166,36 @@ class KnnBlockSearch {
       hi = find_threshold(qx, qy, qz, threshold_, hi_count);
     }
     return finish(qx, qy, qz, hi, hi_count, keys, pos);
+  }
+
+  // Radius mode (set_radius): the k best points with d2 <= r2 of sorted point p, which lies in
+  // the column of the last successful set_cell: keys[0, count) as candidate_key(d2, original
+  // index), sorted, and pos their sorted positions. Returns count (>= 1: the point itself),
+  // or 0 when the block cannot be trusted for this query.
+  int query_radius(uint32_t p, uint64_t* keys, uint32_t* pos) {
+    const float qx = g_.x[p], qy = g_.y[p], qz = g_.z[p];
+    const float t = threshold_;
+    lo_ = 0;
+    end_ = padded_;
+    if (tall_ && !window(qz, t)) {  // the slabs within reach of r, else the whole block
+      lo_ = 0;
+      end_ = padded_;
+    }
+    const uint32_t screened = screen_window(qx, qy, qz, screen(t));
+    int have = -1;  // the AVX-512 selection's count; -1: the portable loops'
+#if defined(LIDARHD_KNN_AVX512)
+    if (wide_ && screened <= knn_avx512::kMaxSelected) {
+      have = knn_avx512::select(f2_.data(), bx_.data(), by_.data(), bz_.data(), bindex_.data(),
+                                bpos_.data(), lo_, end_, screen(t), t, qx, qy, qz, k_, true,
+                                selected_, keys, pos);
+    }
+#endif
+    if (have < 0) have = sorted_within(gather_screened(qx, qy, qz, t), t, keys, pos);
+    if (have == 0) return 0;
+    // Until k are found the bound is r2 itself, then the k-th d2.
+    float bound = have == k_ ? float_from_bits(static_cast<uint32_t>(keys[k_ - 1] >> 32)) : t;
+    scan_rings(qx, qy, qz, keys, pos, have, bound);
+    return have;
   }
 
  private:
@@ -236,34 +280,37 @@ class KnnBlockSearch {
     return false;
   }
 
+  // Screening distances of the window [lo_, end_) in float (vectorised) into f2_: within a few
+  // ulps of the exact d2. Returns how many are <= limit.
+  uint32_t screen_window(float qx, float qy, float qz, float limit) {
+    float* f2 = f2_.data();
+#if defined(LIDARHD_KNN_AVX512)
+    if (wide_) {
+      return knn_avx512::screen(bx_.data(), by_.data(), bz_.data(), f2, lo_, end_, qx, qy, qz,
+                                limit);
+    }
+#endif
+    const float* bx = bx_.data();
+    const float* by = by_.data();
+    const float* bz = bz_.data();
+    uint32_t count = 0;
+    for (uint32_t b = lo_; b < end_; ++b) {
+      const float dx = bx[b] - qx, dy = by[b] - qy, dz = bz[b] - qz;
+      const float d = dx * dx + dy * dy + dz * dz;
+      f2[b] = d;
+      count += d <= limit ? 1u : 0u;
+    }
+    return count;
+  }
+
   // Screens the window [lo_, end_) and returns a threshold t (with hi_count candidates under
   // it) that at least k pass, with as few extra as a handful of counts find: t0 (the previous
   // query's k-th d2 with a margin), then secant steps (in a planar neighbourhood the count
   // grows like t) or doubling; +inf (every candidate) when none was found.
   float find_threshold(float qx, float qy, float qz, float t, uint32_t& hi_count) {
     const uint32_t k = static_cast<uint32_t>(k_);
-    // Screening distances in float (vectorised): within a few ulps of the exact d2. The first
-    // count comes with them.
-    float* f2 = f2_.data();
-    uint32_t first = 0;
-#if defined(LIDARHD_KNN_AVX512)
-    if (wide_) {
-      first = knn_avx512::screen(bx_.data(), by_.data(), bz_.data(), f2, lo_, end_, qx, qy, qz,
-                                 screen(t));
-    } else
-#endif
-    {
-      const float* bx = bx_.data();
-      const float* by = by_.data();
-      const float* bz = bz_.data();
-      const float limit = screen(t);
-      for (uint32_t b = lo_; b < end_; ++b) {
-        const float dx = bx[b] - qx, dy = by[b] - qy, dz = bz[b] - qz;
-        const float d = dx * dx + dy * dy + dz * dz;
-        f2[b] = d;
-        first += d <= limit ? 1u : 0u;
-      }
-    }
+    const float* f2 = f2_.data();
+    const uint32_t first = screen_window(qx, qy, qz, screen(t));
     float lo = -1.0f;   // largest t seen that fewer than k pass
     float hi = kInfD2;  // smallest t seen that at least k pass, and its count
     hi_count = end_ - lo_;
@@ -294,7 +341,7 @@ class KnnBlockSearch {
     if (wide_ && hi_count <= knn_avx512::kMaxSelected) {
       selected = knn_avx512::select(f2_.data(), bx_.data(), by_.data(), bz_.data(),
                                     bindex_.data(), bpos_.data(), lo_, end_, screen(hi), hi, qx,
-                                    qy, qz, k_, selected_, keys, pos);
+                                    qy, qz, k_, false, selected_, keys, pos);
     }
 #endif
     if (selected < 0) {
@@ -306,51 +353,64 @@ class KnnBlockSearch {
     }
     if (selected == 0) return false;
     float kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
-    const float eps = boundary_eps(g_, qx, qy);
-    // The columns beyond the block that may hold nearer points (its k-th d2 reaches past
-    // them), as grid_search scans its outer rings.
-    for (int m = reach_ + 1; !rings_beyond(g_, qx, qy, cx_, cy_, m, eps, kth); ++m) {
-      for_ring(g_, cx_, cy_, m, [&](int i, int j) {
-        const double gx = reduced_gap(interval_gap(qx, i, g_.nx, g_.min_x, g_.cell), eps);
-        const double gy = reduced_gap(interval_gap(qy, j, g_.ny, g_.min_y, g_.cell), eps);
-        if (beyond(gx * gx + gy * gy, kth)) return;
-        const uint32_t cell =
-            static_cast<uint32_t>(j) * static_cast<uint32_t>(g_.nx) + static_cast<uint32_t>(i);
-        scan_outside(g_.cell_start[cell], g_.cell_start[cell + 1], qx, qy, qz, keys, pos, kth);
-      });
-    }
+    int have = k_;
+    scan_rings(qx, qy, qz, keys, pos, have, kth);
     threshold_ = kth * 1.1f;
     return true;
   }
 
-  // Offers the points of column [s, e) (sorted by z) within d2 <= kth to the k best (keys,
-  // pos) and lowers kth to the new k-th d2: scan_column with sorted positions. Points skipped
-  // have a computed d2 above kth.
+  // The columns beyond the block that may hold points within `bound` (the k-th d2 once the
+  // `have` best number k, else the radius) offered to the best (keys, pos), as grid_search
+  // scans its outer rings.
+  void scan_rings(float qx, float qy, float qz, uint64_t* keys, uint32_t* pos, int& have,
+                  float& bound) const {
+    const float eps = boundary_eps(g_, qx, qy);
+    for (int m = reach_ + 1; !rings_beyond(g_, qx, qy, cx_, cy_, m, eps, bound); ++m) {
+      for_ring(g_, cx_, cy_, m, [&](int i, int j) {
+        const double gx = reduced_gap(interval_gap(qx, i, g_.nx, g_.min_x, g_.cell), eps);
+        const double gy = reduced_gap(interval_gap(qy, j, g_.ny, g_.min_y, g_.cell), eps);
+        if (beyond(gx * gx + gy * gy, bound)) return;
+        const uint32_t cell =
+            static_cast<uint32_t>(j) * static_cast<uint32_t>(g_.nx) + static_cast<uint32_t>(i);
+        scan_outside(g_.cell_start[cell], g_.cell_start[cell + 1], qx, qy, qz, keys, pos, have,
+                     bound);
+      });
+    }
+  }
+
+  // Offers the points of column [s, e) (sorted by z) within d2 <= bound to the `have` best
+  // (keys, pos; at most k), and once they number k lowers bound to the k-th d2: scan_column
+  // with sorted positions. Points skipped have a computed d2 above bound.
   void scan_outside(uint32_t s, uint32_t e, float qx, float qy, float qz, uint64_t* keys,
-                    uint32_t* pos, float& kth) const {
+                    uint32_t* pos, int& have, float& bound) const {
     const int k = k_;
     uint32_t lo = s, hi = e;
     while (lo < hi) {  // first point not below the window
       const uint32_t mid = lo + (hi - lo) / 2;
-      const bool below = g_.z[mid] < qz && axis_d2(g_.z[mid] - qz) > kth;
+      const bool below = g_.z[mid] < qz && axis_d2(g_.z[mid] - qz) > bound;
       lo = below ? mid + 1 : lo;
       hi = below ? hi : mid;
     }
     for (uint32_t p = lo; p < e; ++p) {
       const float dz = g_.z[p] - qz;
-      if (dz > 0.0f && axis_d2(dz) > kth) break;  // and so is every point above it
+      if (dz > 0.0f && axis_d2(dz) > bound) break;  // and so is every point above it
       const float d = point_d2(g_.x[p], g_.y[p], g_.z[p], qx, qy, qz);
-      if (!(d <= kth)) continue;
+      if (!(d <= bound)) continue;
       const uint64_t key = candidate_key(d, g_.index[p]);
-      if (key >= keys[k - 1]) continue;
-      int j = k - 1;
+      int j;
+      if (have == k) {
+        if (key >= keys[k - 1]) continue;
+        j = k - 1;
+      } else {
+        j = have++;
+      }
       for (; j > 0 && key < keys[j - 1]; --j) {
         keys[j] = keys[j - 1];
         pos[j] = pos[j - 1];
       }
       keys[j] = key;
       pos[j] = p;
-      kth = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
+      if (have == k) bound = float_from_bits(static_cast<uint32_t>(keys[k - 1] >> 32));
     }
   }
 
@@ -470,6 +530,12 @@ class KnnBlockSearch {
 
   // The same by insertion into a sorted buffer of k, for many candidates or ties.
   bool select_sorted_screened(uint32_t c, float t, uint64_t* keys, uint32_t* pos) {
+    return sorted_within(c, t, keys, pos) == k_;
+  }
+
+  // The best (at most k) of the c screened candidates with d2 <= t into keys and pos, by
+  // insertion; returns their count.
+  int sorted_within(uint32_t c, float t, uint64_t* keys, uint32_t* pos) {
     const int k = k_;
     // sk[-1] is a sentinel below every key: one compare per step of the inner loop.
     uint64_t* sk = sorted_keys_ + 1;
@@ -492,12 +558,11 @@ class KnnBlockSearch {
       sk[j] = key;
       sp[j] = spos_[u];
     }
-    if (have < k) return false;
-    for (int j = 0; j < k; ++j) {
+    for (int j = 0; j < have; ++j) {
       keys[j] = sk[j];
       pos[j] = sp[j];
     }
-    return true;
+    return have;
   }
 
 #if defined(__SSE2__)
@@ -516,7 +581,8 @@ class KnnBlockSearch {
   int cx_ = 0, cy_ = 0, reach_ = 1;
   uint32_t n_ = 0, padded_ = 0;
   uint32_t lo_ = 0, end_ = 0;  // the window of the current query, multiples of lanes_
-  float threshold_ = kInfD2;
+  float threshold_ = kInfD2;  // k-NN: the previous k-th d2 with a margin; radius: r2
+  bool within_ = false;       // radius mode
   bool tall_ = false;
   // Slabs of a tall block: slab b holds block entries [slab_start_[b], slab_start_[b + 1]).
   int slabs_ = 1;

@@ -107,6 +107,40 @@ Tally compare(const Cloud& c, int k, bool wide) {
   return t;
 }
 
+// The same in radius mode against radius_query: points within r, at most `cap`.
+Tally compare_radius(const Cloud& c, float r, int cap, bool wide) {
+  const NeighborIndex index(c.x.data(), c.y.data(), c.z.data(), c.x.size(), Device::cpu());
+  const detail::GridView& g = index.view();
+  const int64_t cells = static_cast<int64_t>(g.nx) * g.ny;
+  std::vector<uint64_t> keys(static_cast<size_t>(cap));
+  std::vector<uint32_t> pos(static_cast<size_t>(cap)), idx(static_cast<size_t>(cap));
+  std::vector<float> d2(static_cast<size_t>(cap));
+  Tally t;
+  for (int64_t c0 = 0; c0 < cells; c0 += 64) {
+    detail::KnnBlockSearch search(g, cap, wide);
+    search.set_radius(r * r);
+    for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
+      const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
+      if (s == e) continue;
+      const bool block = search.set_cell(static_cast<uint32_t>(cell));
+      for (uint32_t p = s; p < e; ++p) {
+        ++t.queries;
+        const int count = block ? search.query_radius(p, keys.data(), pos.data()) : 0;
+        if (count == 0) continue;
+        ++t.answered;
+        t.tall += search.tall() ? 1 : 0;
+        const int m = detail::radius_query(g, g.x[p], g.y[p], g.z[p], r, cap, idx.data(), d2.data());
+        bool same = m == count;
+        for (int j = 0; same && j < m; ++j) {
+          same = keys[j] == detail::candidate_key(d2[j], idx[j]) && g.index[pos[j]] == idx[j];
+        }
+        t.mismatches += same ? 0 : 1;
+      }
+    }
+  }
+  return t;
+}
+
 // The portable loops, and the AVX-512 ones where this CPU has them (a note says when not).
 class KnnBlock : public ::testing::TestWithParam<bool> {
  protected:
@@ -141,6 +175,28 @@ TEST_P(KnnBlock, SameAsKnnQueryOnAdversarialClouds) {
     }
   }
   EXPECT_GT(total, 350000u);
+}
+
+TEST_P(KnnBlock, RadiusSameAsRadiusQuery) {
+  const char* names[] = {"airborne", "lattice+duplicates", "tall columns", "holes+outliers"};
+  size_t total = 0;
+  for (int kind = 0; kind < 4; ++kind) {
+    const Cloud c = make_cloud(20000, 29u + static_cast<uint32_t>(kind), kind);
+    // Radii from a few neighbours to many (the cap binding), one past the block's reach.
+    for (const float r : {0.1f, 0.5f, 1.0f, 2.5f, 6.0f}) {
+      for (const int cap : {8, 64}) {
+        const Tally t = compare_radius(c, r, cap, GetParam());
+        SCOPED_TRACE(std::string(names[kind]) + ", r = " + std::to_string(r) +
+                     ", cap = " + std::to_string(cap));
+        EXPECT_EQ(t.mismatches, 0u);
+        if (r <= 1.0f && kind != 2) {
+          EXPECT_GT(t.answered, t.queries * 95 / 100) << t.answered << " of " << t.queries;
+        }
+        total += t.answered;
+      }
+    }
+  }
+  EXPECT_GT(total, 600000u);
 }
 
 TEST_P(KnnBlock, SmallClouds) {

@@ -1,13 +1,14 @@
 // The 16-lane AVX-512 stages of the CPU feature kernel (src/features/shape_avx512.hpp) against
 // the scalar functions they stand for, bit for bit, lane by lane:
 // - the moments against shape_sums, on neighbourhoods of every size up to 64 (partial sums of
-//   uneven lengths) at Lambert-93-like offsets;
+//   uneven lengths), the same in every lane or different, at Lambert-93-like offsets;
 // - the eigen stage against eigen_sym3_smallest, on covariances of every shape the kernel meets
 //   (distinct, double and triple eigenvalues, exact axes whose vectors have zero components,
 //   flat and linear neighbourhoods, signed zeros, the zero matrix, tiny and large scales,
 //   slightly negative rounding).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -130,38 +131,46 @@ TEST(ShapeAvx512, MomentsSameBitsAsShapeSums) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(-2.0, 2.0);
   size_t compared = 0;
+  std::uniform_int_distribution<int> count(1, kNeighborCap);
   for (int m = 1; m <= kNeighborCap; ++m) {
     for (int round = 0; round < 4; ++round) {
       shape_avx512::Batch b{};
+      int max_m = 0;
       for (int i = 0; i < shape_avx512::kWidth; ++i) {
+        // Rounds 0-1: every lane m neighbours (k-NN); 2-3: lane 0 m, the others any count up
+        // to 64 (radius neighbourhoods).
+        b.m[i] = round < 2 || i == 0 ? m : count(rng);
+        max_m = std::max(max_m, b.m[i]);
         const double ox = 652000.0 + 100.0 * u(rng), oy = 6862000.0 + 100.0 * u(rng);
         // Local metres as the kernel sees them (float offsets from a tile origin).
         const float qx = float(ox - 651000.0), qy = float(oy - 6861000.0), qz = float(40.0 + u(rng));
         b.q[0][i] = qx;
         b.q[1][i] = qy;
         b.q[2][i] = qz;
-        for (int j = 0; j < m; ++j) {
-          // Neighbour 0 is the query point itself, as in a k-NN neighbourhood.
+        for (int j = 0; j < kNeighborCap; ++j) {
+          // Neighbour 0 is the query point itself, as in a k-NN neighbourhood; a lane's
+          // entries past its count hold points too (which it must not add).
           b.x[j][i] = j == 0 ? qx : float(qx + u(rng));
           b.y[j][i] = j == 0 ? qy : float(qy + u(rng));
           b.z[j][i] = j == 0 ? qz : float(qz + (round == 0 ? 0.0 : 0.3 * u(rng)));
         }
       }
-      shape_avx512::moments(b, m);
+      shape_avx512::moments(b, max_m);
       for (int i = 0; i < shape_avx512::kWidth; ++i) {
         float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
-        for (int j = 0; j < m; ++j) {
+        for (int j = 0; j < kNeighborCap; ++j) {
           gx[j] = b.x[j][i];
           gy[j] = b.y[j][i];
           gz[j] = b.z[j][i];
         }
-        const ShapeMoments s = shape_sums(b.q[0][i], b.q[1][i], b.q[2][i], m, gx, gy, gz);
+        const ShapeMoments s = shape_sums(b.q[0][i], b.q[1][i], b.q[2][i], b.m[i], gx, gy, gz);
         const float want[9] = {s.mean.x, s.mean.y, s.mean.z, s.c.xx, s.c.xy,
                                s.c.xz,   s.c.yy,   s.c.yz,   s.c.zz};
         const float got[9] = {b.mean[0][i], b.mean[1][i], b.mean[2][i], b.c[0][i], b.c[1][i],
                               b.c[2][i],    b.c[3][i],    b.c[4][i],    b.c[5][i]};
         for (int t = 0; t < 9; ++t) {
-          ASSERT_EQ(bits(got[t]), bits(want[t])) << "m " << m << " lane " << i << " term " << t;
+          ASSERT_EQ(bits(got[t]), bits(want[t]))
+              << "m " << b.m[i] << " lane " << i << " term " << t;
         }
         ++compared;
       }
