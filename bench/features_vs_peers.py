@@ -150,6 +150,8 @@ def main():
         f = jakteristics.compute_features(xyz, radius, num_threads=1, feature_names=names)
         speed[f"jakteristics (radius {radius:.2f} m ~ k={args.k})"] = n / (time.perf_counter() - t)
         count = f[:, 12]
+        lod2_r, _ = run_ours(args.lidarhd, args.tile, ["--set", "lod2", "--radius", f"{radius}"])
+        speed[f"lidarhd (lod2, radius {radius:.2f} m)"] = n / lod2_r["compute_seconds"]
         _, ours_r = run_ours(args.lidarhd, args.tile, ["--set", "full", "--radius", f"{radius}"])
         scale = (count - 1) / count  # sample -> population covariance
         nrm = orient_up(f[:, 9:12])
