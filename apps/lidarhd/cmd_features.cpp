@@ -188,6 +188,8 @@ void run_features(const FeaturesCliOptions& o) {
   j["origin"] = local.origin;
   j["read_seconds"] = read_s;
   j["compute_seconds"] = s.seconds;
+  j["index_seconds"] = s.index_seconds;    // part of compute_seconds
+  j["kernel_seconds"] = s.kernel_seconds;  // part of it too: device time on cuda
   j["write_seconds"] = write_s;
   j["points_per_second"] = rate;
   j["degenerate"] = s.degenerate;
@@ -207,8 +209,9 @@ void run_features(const FeaturesCliOptions& o) {
               static_cast<unsigned long long>(n), fo.features.size(), o.set.c_str(),
               j["neighborhood"].get<std::string>().c_str(), o.eigen_norm.c_str(),
               fo.device.to_string().c_str(), o.precision.c_str());
-  std::printf("  read %.2f s, features %.3f s (%.2f M points/s), write %.2f s\n", read_s,
-              s.seconds, rate / 1e6, write_s);
+  std::printf("  read %.2f s, features %.3f s (%.2f M points/s; index %.3f s, kernel %.3f s%s), "
+              "write %.2f s\n", read_s, s.seconds, rate / 1e6, s.index_seconds,
+              s.kernel_seconds, fo.device.is_cuda() ? " of device time" : "", write_s);
   std::printf("  degenerate neighbourhoods: %llu; float64 re-solves: %llu\n",
               static_cast<unsigned long long>(s.degenerate),
               static_cast<unsigned long long>(s.float64_fallback));

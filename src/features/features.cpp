@@ -149,7 +149,10 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
     sum.ground_available = ground->valid();
     sum.ground_cell = ground->cell;
   }
-  const NeighborIndex index(pts.x, pts.y, pts.z, n, device);
+  const auto index_start = std::chrono::steady_clock::now();
+  const NeighborIndex index(pts.x, pts.y, pts.z, n, device);  // synchronous on every device
+  sum.index_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - index_start).count();
   P.grid = index.view();
 
   // Buffers on the device (on the CPU they are plain host vectors).
@@ -223,10 +226,13 @@ FeatureTable compute_features(const PointColumns& pts, const FeatureOptions& o) 
   }
 
   if (device.is_cpu()) {
+    const auto kernel_start = std::chrono::steady_clock::now();
     detail::compute_features_cpu(P);
+    sum.kernel_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - kernel_start).count();
   } else {
 #if LIDARHD_WITH_CUDA
-    detail::compute_features_cuda(P, device.index);
+    sum.kernel_seconds = detail::compute_features_cuda(P, device.index);
 #else
     lidarhd::detail::throw_no_cuda_support();  // unreachable: resolve() already threw
 #endif

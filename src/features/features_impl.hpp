@@ -541,7 +541,8 @@ LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
 // Back ends: every pointer in P on the device they run on.
 void compute_features_cpu(const KernelParams& P);
 #if LIDARHD_WITH_CUDA
-void compute_features_cuda(const KernelParams& P, int device_index);
+// The kernel's device time (CUDA events), without the copies around it.
+double compute_features_cuda(const KernelParams& P, int device_index);
 #endif
 
 }  // namespace lidarhd::features::detail

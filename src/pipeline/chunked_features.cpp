@@ -136,6 +136,8 @@ features::FeatureTable tile_features(const features::PointColumns& all, size_t n
         out.summary.ground_available = t.summary.ground_available;
         out.summary.ground_cell = t.summary.ground_cell;
         out.summary.seconds += t.summary.seconds;
+        out.summary.index_seconds += t.summary.index_seconds;
+        out.summary.kernel_seconds += t.summary.kernel_seconds;
         break;
       }
     }

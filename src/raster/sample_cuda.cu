@@ -1,46 +1,12 @@
 // CUDA back end of Sampler::sample: one thread per point over the device copy of the window.
 #include <cuda_runtime.h>
 
+#include "core/cuda_timer.cuh"
 #include "core/device_buffer.hpp"
 #include "core/parallel_for_cuda.cuh"
 #include "raster/sample_backend.hpp"
 
 namespace lidarhd::raster::detail {
-
-namespace {
-
-// Two events around the launch on the default stream: the kernel's device time alone, without
-// the copies (Sampler::last_kernel_seconds, for benchmarks).
-class KernelTimer {
- public:
-  KernelTimer() {
-    LIDARHD_CUDA_CHECK(cudaEventCreate(&start_));
-    const cudaError_t status = cudaEventCreate(&stop_);
-    if (status != cudaSuccess) {
-      cudaEventDestroy(start_);
-      LIDARHD_CUDA_CHECK(status);
-    }
-  }
-  ~KernelTimer() {
-    cudaEventDestroy(start_);
-    cudaEventDestroy(stop_);
-  }
-  KernelTimer(const KernelTimer&) = delete;
-  KernelTimer& operator=(const KernelTimer&) = delete;
-  void start() { LIDARHD_CUDA_CHECK(cudaEventRecord(start_)); }
-  void stop() { LIDARHD_CUDA_CHECK(cudaEventRecord(stop_)); }
-  double seconds() {
-    LIDARHD_CUDA_CHECK(cudaEventSynchronize(stop_));
-    float ms = 0;
-    LIDARHD_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-    return static_cast<double>(ms) / 1e3;
-  }
-
- private:
-  cudaEvent_t start_ = nullptr, stop_ = nullptr;
-};
-
-}  // namespace
 
 double sample_cuda(const WindowView& view, const double* x, const double* y, size_t n,
                    SampleMethod method, const SampleOut& host_out, int device_index) {
@@ -58,7 +24,7 @@ double sample_cuda(const WindowView& view, const double* x, const double* y, siz
   const double* px = dx.data();
   const double* py = dy.data();
   const auto count = static_cast<int64_t>(n);
-  KernelTimer timer;
+  lidarhd::detail::KernelTimer timer;
   timer.start();
   if (method == SampleMethod::kNearest) {
     lidarhd::detail::parallel_for_cuda(

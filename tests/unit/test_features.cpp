@@ -281,6 +281,20 @@ TEST_P(FeaturesTest, SmallSizesAndDeterminism) {
   }
 }
 
+// The summary's index and kernel times are parts of its total (on cuda the kernel's is device
+// time from events, which the wall time around it contains too).
+TEST_P(FeaturesTest, SummaryTimesAreParts) {
+  Cloud c;
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<double> u(0, 40);
+  for (int i = 0; i < 20000; ++i) c.add(u(rng), u(rng), 0.1 * u(rng), i % 3 == 0 ? 2 : 1);
+  const FeatureTable t = compute_features(c.columns(), full_options(device_));
+  const FeatureSummary& s = t.summary;
+  EXPECT_GT(s.index_seconds, 0.0);
+  EXPECT_GT(s.kernel_seconds, 0.0);
+  EXPECT_LE(s.index_seconds + s.kernel_seconds, s.seconds);
+}
+
 TEST_P(FeaturesTest, Float16StorageError) {
   Cloud c;
   std::mt19937 rng(21);

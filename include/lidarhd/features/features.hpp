@@ -71,6 +71,11 @@ struct FeatureSummary {
   uint64_t points_without_ground = 0;  // points whose ground cell was empty (interpolated or NaN)
   double ground_cell = 0;              // cell actually used (grown for huge extents)
   double seconds = 0;                  // wall time of compute_features
+  // Parts of it: building the neighbour index (wall time; on cuda its upload and device sort),
+  // and the fused kernel (neighbour search and features: device time on cuda, measured with
+  // CUDA events, so without the copies and allocations around it; wall time on the CPU).
+  double index_seconds = 0;
+  double kernel_seconds = 0;
 };
 
 // Feature columns, structure of arrays: column j (features[j]) holds values [j*n, (j+1)*n).
