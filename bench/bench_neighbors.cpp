@@ -121,7 +121,7 @@ void BM_knn_block_cpu(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   const bool wide = state.range(1) != 0;
   if (wide && !lidarhd::detail::knn_avx512::available()) {
-    state.SkipWithError("this CPU (or LIDARHD_SIMD=generic) does not run the AVX-512 loops");
+    state.SkipWithError("this CPU (or LIDARHD_SIMD=generic/avx2) does not run the AVX-512 loops");
     return;
   }
   const Cloud& c = airborne(n);

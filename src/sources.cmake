@@ -3,6 +3,7 @@ set(LIDARHD_SOURCES
   # core
   src/core/device.cpp
   src/core/host_memory.cpp
+  src/core/simd.cpp
   src/core/point_stats.cpp
   src/core/point_stats_cpu.cpp
   src/util/sha256.cpp

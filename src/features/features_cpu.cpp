@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/parallel_for.hpp"
-#include "features/shape_avx512.hpp"
+#include "features/shape_simd.hpp"
 #include "features/features_impl.hpp"
 #include "spatial/knn_block_cpu.hpp"
 
@@ -52,9 +52,9 @@ inline void stage_point(const KernelParams& P, const Stage& s, uint32_t p, const
 }
 
 // Points found by the column search whose moments and eigen stages wait for a batch of
-// kWidth (the AVX-512 path: shape_avx512.hpp), with what the other stages need.
+// kWidth (the AVX-512 and AVX2 paths: shape_simd.hpp), with what the other stages need.
 struct Pending {
-  static constexpr int kWidth = shape_avx512::kWidth;
+  static constexpr int kWidth = shape_simd::kWidth;
   int count = 0;
   int max_m = 0;  // the most neighbours of a pending point (each point's count: batch.m)
   uint32_t p[kWidth];
@@ -64,7 +64,7 @@ struct Pending {
   float v[kWidth][kFeatureCount];
   // Neighbour coordinates point by point (the batch holds them lane by lane).
   float gx[kWidth][kNeighborCap], gy[kWidth][kNeighborCap], gz[kWidth][kNeighborCap];
-  shape_avx512::Batch batch{};
+  shape_simd::Batch batch{};
 
   // Takes sorted point `point` with its m >= 1 neighbours at sorted positions pos, the
   // farthest at d2 `farthest`, and the search's reach. The grid's sorted coordinates are copies
@@ -97,9 +97,7 @@ struct Pending {
 void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pending& b) {
   bool eigen[Pending::kWidth];
   ShapeMoments s[Pending::kWidth];
-#if defined(LIDARHD_KNN_AVX512)
-  shape_avx512::moments(b.batch, b.max_m);
-#endif
+  shape_simd::moments(b.batch, b.max_m);
   for (int i = 0; i < b.count; ++i) {
     const int m = b.batch.m[i];
     s[i].mean = {b.batch.mean[0][i], b.batch.mean[1][i], b.batch.mean[2][i]};
@@ -109,9 +107,7 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
     eigen[i] = shape_spread(P, m, b.last[i], b.gx[i], b.gy[i], b.gz[i], s[i], b.v[i],
                             b.status[i]);
   }
-#if defined(LIDARHD_KNN_AVX512)
-  shape_avx512::eigen_smallest(b.batch);
-#endif
+  shape_simd::eigen_smallest(b.batch);
   for (int i = 0; i < b.count; ++i) {
     const uint32_t p = b.p[i];
     if (eigen[i]) {
@@ -135,7 +131,7 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
 }
 
 // The points of columns [c0, c1), their neighbours (k nearest, or within the radius) searched
-// by blocks of columns; `pending` (null without AVX-512) batches their moments and eigen
+// by blocks of columns; `pending` (null without AVX2) batches their moments and eigen
 // stages.
 void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
                  lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,
@@ -214,7 +210,7 @@ void run_tasks(const KernelParams& P, const KernelParams& Pw, const Stage& stage
       lidarhd::detail::KnnBlockSearch search(P.grid, P.cap);
       if (P.mode == kModeRadius) search.set_radius(P.radius * P.radius);  // radius_query's r2
       std::unique_ptr<Pending> pending;
-      if (lidarhd::detail::knn_avx512::available()) pending = std::make_unique<Pending>();
+      if (shape_simd::width() > 0) pending = std::make_unique<Pending>();
       const int64_t c0 = (t0 + t) * kCellsPerTask;
       block_columns(P, Pw, stage, search, pending.get(), c0, std::min(cells, c0 + kCellsPerTask));
     });

@@ -1,26 +1,17 @@
 // CPU back end of the neighbour index: a counting sort by column, then each column sorted by
 // (z, original index); queries in parallel (static chunks: neighbouring queries share columns).
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
 #include "core/parallel_for.hpp"
+#include "core/simd.hpp"
 #include "spatial/grid_impl.hpp"
 #include "spatial/knn_block_cpu.hpp"
 
 namespace lidarhd::detail {
 
 #if defined(LIDARHD_KNN_AVX512)
-bool knn_avx512::available() {
-  static const bool yes = [] {
-    const char* simd = std::getenv("LIDARHD_SIMD");
-    if (simd && std::strcmp(simd, "generic") == 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-  }();
-  return yes;
-}
+bool knn_avx512::available() { return simd_level() == SimdLevel::kAvx512; }
 #endif
 
 void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,

@@ -32,8 +32,7 @@ struct Selected {
 
 #if defined(LIDARHD_KNN_AVX512)
 
-// Whether this CPU runs the AVX-512 loops (and LIDARHD_SIMD is not "generic", which keeps the
-// portable loops for comparison).
+// Whether this CPU runs the AVX-512 loops (simd_level(): LIDARHD_SIMD may keep them off).
 bool available();
 
 #define LIDARHD_AVX512_TARGET __attribute__((target("avx512f,avx512vl,popcnt")))

@@ -146,7 +146,7 @@ class KnnBlock : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (GetParam() && !detail::knn_avx512::available()) {
-      GTEST_SKIP() << "this CPU (or LIDARHD_SIMD=generic) does not run the AVX-512 loops";
+      GTEST_SKIP() << "this CPU (or LIDARHD_SIMD=generic/avx2) does not run the AVX-512 loops";
     }
   }
 };

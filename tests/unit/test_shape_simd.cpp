@@ -1,5 +1,6 @@
-// The 16-lane AVX-512 stages of the CPU feature kernel (src/features/shape_avx512.hpp) against
-// the scalar functions they stand for, bit for bit, lane by lane:
+// The batched stages of the CPU feature kernel (src/features/shape_simd.hpp), in 16 AVX-512
+// lanes and in 8 AVX2 lanes, against the scalar functions they stand for, bit for bit, lane by
+// lane:
 // - the moments against shape_sums, on neighbourhoods of every size up to 64 (partial sums of
 //   uneven lengths), the same in every lane or different, at Lambert-93-like offsets;
 // - the eigen stage against eigen_sym3_smallest, on covariances of every shape the kernel meets
@@ -15,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "features/shape_avx512.hpp"
+#include "features/shape_simd.hpp"
 
 namespace lidarhd::features::detail {
 namespace {
@@ -123,20 +124,56 @@ std::vector<Sym> cases() {
   return out;
 }
 
-#if defined(LIDARHD_KNN_AVX512)
-TEST(ShapeAvx512, MomentsSameBitsAsShapeSums) {
-  if (!lidarhd::detail::knn_avx512::available()) {
-    GTEST_SKIP() << "this CPU has no AVX-512 F + VL (or LIDARHD_SIMD=generic)";
+#if defined(LIDARHD_SHAPE_SIMD)
+// The stages over a whole batch at one width: 16 AVX-512 lanes, or two halves of 8 AVX2 lanes.
+void moments(int width, shape_simd::Batch& b, int max_m) {
+  if (width == 16) {
+    shape_simd::lanes16::moments(b, max_m, 0);
+  } else {
+    shape_simd::lanes8::moments(b, max_m, 0);
+    shape_simd::lanes8::moments(b, max_m, 8);
   }
+}
+void eigen_smallest(int width, shape_simd::Batch& b) {
+  if (width == 16) {
+    shape_simd::lanes16::eigen_smallest(b, 0);
+  } else {
+    shape_simd::lanes8::eigen_smallest(b, 0);
+    shape_simd::lanes8::eigen_smallest(b, 8);
+  }
+}
+#endif
+
+// The AVX-512 width (16) and the AVX2 one (8), where this CPU has them.
+class ShapeSimd : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+#if defined(LIDARHD_SHAPE_SIMD)
+    __builtin_cpu_init();
+    const bool has = GetParam() == 16 ? __builtin_cpu_supports("avx512f") &&
+                                            __builtin_cpu_supports("avx512vl")
+                                      : __builtin_cpu_supports("avx2");
+    if (!has) GTEST_SKIP() << "this CPU has no " << (GetParam() == 16 ? "AVX-512" : "AVX2");
+#else
+    GTEST_SKIP() << "built without the x86-64 vector stages";
+#endif
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Widths, ShapeSimd, ::testing::Values(16, 8),
+                         [](const auto& info) { return info.param == 16 ? "avx512" : "avx2"; });
+
+TEST_P(ShapeSimd, MomentsSameBitsAsShapeSums) {
+#if defined(LIDARHD_SHAPE_SIMD)
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(-2.0, 2.0);
   size_t compared = 0;
   std::uniform_int_distribution<int> count(1, kNeighborCap);
   for (int m = 1; m <= kNeighborCap; ++m) {
     for (int round = 0; round < 4; ++round) {
-      shape_avx512::Batch b{};
+      shape_simd::Batch b{};
       int max_m = 0;
-      for (int i = 0; i < shape_avx512::kWidth; ++i) {
+      for (int i = 0; i < shape_simd::kWidth; ++i) {
         // Rounds 0-1: every lane m neighbours (k-NN); 2-3: lane 0 m, the others any count up
         // to 64 (radius neighbourhoods).
         b.m[i] = round < 2 || i == 0 ? m : count(rng);
@@ -155,8 +192,8 @@ TEST(ShapeAvx512, MomentsSameBitsAsShapeSums) {
           b.z[j][i] = j == 0 ? qz : float(qz + (round == 0 ? 0.0 : 0.3 * u(rng)));
         }
       }
-      shape_avx512::moments(b, max_m);
-      for (int i = 0; i < shape_avx512::kWidth; ++i) {
+      moments(GetParam(), b, max_m);
+      for (int i = 0; i < shape_simd::kWidth; ++i) {
         float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
         for (int j = 0; j < kNeighborCap; ++j) {
           gx[j] = b.x[j][i];
@@ -176,27 +213,23 @@ TEST(ShapeAvx512, MomentsSameBitsAsShapeSums) {
       }
     }
   }
-  EXPECT_EQ(compared, size_t{kNeighborCap} * 4 * shape_avx512::kWidth);
-}
+  EXPECT_EQ(compared, size_t{kNeighborCap} * 4 * shape_simd::kWidth);
 #endif
+}
 
-TEST(ShapeAvx512, EigenSameBitsAsScalar) {
-#if defined(LIDARHD_KNN_AVX512)
-  if (!lidarhd::detail::knn_avx512::available()) {
-    GTEST_SKIP() << "this CPU has no AVX-512 F + VL (or LIDARHD_SIMD=generic): the scalar "
-                    "eigen stage runs everywhere here";
-  }
+TEST_P(ShapeSimd, EigenSameBitsAsScalar) {
+#if defined(LIDARHD_SHAPE_SIMD)
   const std::vector<Sym> all = cases();
   size_t compared = 0;
-  for (size_t first = 0; first < all.size(); first += shape_avx512::kWidth) {
-    shape_avx512::Batch b{};
-    const size_t lanes = std::min<size_t>(shape_avx512::kWidth, all.size() - first);
+  for (size_t first = 0; first < all.size(); first += shape_simd::kWidth) {
+    shape_simd::Batch b{};
+    const size_t lanes = std::min<size_t>(shape_simd::kWidth, all.size() - first);
     for (size_t i = 0; i < lanes; ++i) {
       const Sym& c = all[first + i];
       const float e[6] = {c.xx, c.xy, c.xz, c.yy, c.yz, c.zz};
       for (int t = 0; t < 6; ++t) b.c[t][i] = e[t];
     }
-    shape_avx512::eigen_smallest(b);
+    eigen_smallest(GetParam(), b);
     for (size_t i = 0; i < lanes; ++i) {
       float value[3];
       Vec3<float> normal;
@@ -210,8 +243,6 @@ TEST(ShapeAvx512, EigenSameBitsAsScalar) {
     }
   }
   EXPECT_GT(compared, 3000u);
-#else
-  GTEST_SKIP() << "built without the AVX-512 loops (not x86-64 GCC/Clang)";
 #endif
 }
 
