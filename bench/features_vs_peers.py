@@ -4,10 +4,11 @@
 For each peer the script runs our CLI with the peer's neighbourhood (k nearest, or a radius
 ball), converts the peer's conventions to ours (sample vs population covariance, eigenvalue
 normalisation, normal orientation n_z >= 0), and reports per feature: median and 99th-percentile
-absolute difference and the share of points within 1e-4. Then per-core throughput (one thread
-each, neighbour search included) side by side with ours for k = 20 lod2.
+absolute difference and the share of points within 1e-4. Then throughput per core (each with
+the same number of threads, neighbour search included) side by side with ours for k = 20 lod2.
 
-Usage: bench/features_vs_peers.py TILE.laz --lidarhd build/cpu/lidarhd [--k 20]
+Usage: bench/features_vs_peers.py TILE.laz --lidarhd build/cpu/lidarhd [--k 20] [--threads N]
+       [--speed-only]   (--speed-only: the timings alone, for tiles too large to compare)
 Needs: pip install laspy lazrs numpy scipy jakteristics open3d-cpu "pgeof<=0.3.2"
 (Open3D also needs libusb-1.0-0 from apt.) Peers that fail to import are reported and skipped.
 """
@@ -19,7 +20,18 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # per-core figures: before the peers load OpenMP
+
+def requested_threads(argv):
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+# Open3D and pgeof take their thread count from OpenMP: set before they load.
+os.environ["OMP_NUM_THREADS"] = requested_threads(sys.argv)
 
 import laspy  # noqa: E402
 import numpy as np  # noqa: E402
@@ -27,13 +39,15 @@ import numpy as np  # noqa: E402
 RATIOS = ["linearity", "planarity", "sphericity", "anisotropy", "change_of_curvature"]
 
 
-def run_ours(exe, tile, extra):
+def run_ours(exe, tile, extra, threads=1, columns=True):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.laz")
-        cmd = [exe, "features", tile, out, "--threads", "1", "--json"] + extra
+        cmd = [exe, "features", tile, out, "--threads", str(threads), "--json"] + extra
         summary = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        las = laspy.read(out)
-        cols = {name: np.asarray(las[name], dtype=np.float64) for name in summary["features"]}
+        cols = None
+        if columns:
+            las = laspy.read(out)
+            cols = {name: np.asarray(las[name], dtype=np.float64) for name in summary["features"]}
     return summary, cols
 
 
@@ -85,19 +99,65 @@ def normal_angle(ours, n):
     return np.arccos(c)
 
 
+def compare_open3d(pc, ours, k):
+    import open3d as o3d
+    pc.estimate_covariances(o3d.geometry.KDTreeSearchParamKNN(k))
+    cov = np.asarray(pc.covariances)
+    lam = np.linalg.eigvalsh(cov)
+    theirs = ratios_from_eigen(lam)
+    nrm = orient_up(np.asarray(pc.normals))
+    theirs.update({"normal_x": nrm[:, 0], "normal_y": nrm[:, 1], "normal_z": nrm[:, 2]})
+    report("Open3D 0.x (knn)", ours, theirs)
+    ang = normal_angle(ours, nrm)
+    print(f"  normal angle: median {np.median(ang):.2e} rad, p99 {np.percentile(ang, 99):.2e}")
+
+
+def compare_pgeof(f, ours, args):
+    theirs = {"linearity": f[:, 0], "planarity": f[:, 1], "sphericity": f[:, 2]}
+    _, ours_sqrt = run_ours(args.lidarhd, args.tile,
+                            ["--set", "linearity,planarity,sphericity,normal_x,normal_y,"
+                             "normal_z", "--k", str(args.k), "--eigen-norm", "sqrt"])
+    report("pgeof vs lidarhd --eigen-norm sqrt", ours_sqrt, theirs)
+    report("pgeof vs lidarhd --eigen-norm lambda1", ours, theirs)
+    nrm = orient_up(f[:, 4:7].astype(np.float64))
+    ang = normal_angle(ours, nrm)
+    print(f"  normal angle: median {np.median(ang):.2e} rad, p99 {np.percentile(ang, 99):.2e}")
+
+
+def compare_jakteristics(f, radius, args):
+    count = f[:, 12]
+    _, ours_r = run_ours(args.lidarhd, args.tile, ["--set", "full", "--radius", f"{radius}"])
+    scale = (count - 1) / count  # sample -> population covariance
+    nrm = orient_up(f[:, 9:12])
+    theirs = {"eigenvalue_1": f[:, 0] * scale, "eigenvalue_2": f[:, 1] * scale,
+              "eigenvalue_3": f[:, 2] * scale, "planarity": f[:, 3], "linearity": f[:, 4],
+              "sphericity": f[:, 5], "anisotropy": f[:, 6], "change_of_curvature": f[:, 7],
+              "verticality": f[:, 8], "omnivariance": f[:, 13] * scale,
+              "normal_x": nrm[:, 0], "normal_y": nrm[:, 1], "normal_z": nrm[:, 2]}
+    # Same neighbourhoods only where the ball holds at most our cap of 64 points.
+    report(f"jakteristics (radius {radius:.3f} m, balls <= 64 points)", ours_r, theirs,
+           mask=count <= 64)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("tile")
     ap.add_argument("--lidarhd", default="build/cpu/lidarhd")
     ap.add_argument("--k", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--speed-only", action="store_true")
     args = ap.parse_args()
     xyz = local_xyz(args.tile)
     n = len(xyz)
-    print(f"{args.tile}: {n} points, k = {args.k}, one thread each")
+    threads = args.threads
+    compare = not args.speed_only
+    print(f"{args.tile}: {n} points, k = {args.k}, {threads} thread(s) each")
     speed = {}
 
-    summary, ours = run_ours(args.lidarhd, args.tile, ["--set", "full", "--k", str(args.k)])
-    lod2, _ = run_ours(args.lidarhd, args.tile, ["--set", "lod2", "--k", str(args.k)])
+    if compare:
+        _, ours = run_ours(args.lidarhd, args.tile, ["--set", "full", "--k", str(args.k)])
+    lod2, _ = run_ours(args.lidarhd, args.tile, ["--set", "lod2", "--k", str(args.k)], threads,
+                       columns=False)
     speed["lidarhd (lod2, k=20, knn included)"] = n / lod2["compute_seconds"]
 
     try:  # Open3D: exact knn, population covariance, normals with arbitrary sign
@@ -106,15 +166,8 @@ def main():
         t = time.perf_counter()
         pc.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(args.k))
         speed["Open3D estimate_normals (knn)"] = n / (time.perf_counter() - t)
-        pc.estimate_covariances(o3d.geometry.KDTreeSearchParamKNN(args.k))
-        cov = np.asarray(pc.covariances)
-        lam = np.linalg.eigvalsh(cov)
-        theirs = ratios_from_eigen(lam)
-        nrm = orient_up(np.asarray(pc.normals))
-        theirs.update({"normal_x": nrm[:, 0], "normal_y": nrm[:, 1], "normal_z": nrm[:, 2]})
-        report("Open3D 0.x (knn)", ours, theirs)
-        ang = normal_angle(ours, nrm)
-        print(f"  normal angle: median {np.median(ang):.2e} rad, p99 {np.percentile(ang, 99):.2e}")
+        if compare:
+            compare_open3d(pc, ours, args.k)
     except Exception as e:  # noqa: BLE001
         print(f"\nOpen3D skipped: {e}")
 
@@ -126,50 +179,34 @@ def main():
         ptr = np.arange(0, (n + 1) * args.k, args.k, dtype=np.uint32)
         f = pgeof.compute_features(pts, nn.astype(np.uint32).ravel(), ptr)
         speed["pgeof knn_search + compute_features"] = n / (time.perf_counter() - t)
-        theirs = {"linearity": f[:, 0], "planarity": f[:, 1], "sphericity": f[:, 2]}
-        _, ours_sqrt = run_ours(args.lidarhd, args.tile,
-                                ["--set", "linearity,planarity,sphericity,normal_x,normal_y,"
-                                 "normal_z", "--k", str(args.k), "--eigen-norm", "sqrt"])
-        report("pgeof vs lidarhd --eigen-norm sqrt", ours_sqrt, theirs)
-        report("pgeof vs lidarhd --eigen-norm lambda1", ours, theirs)
-        nrm = orient_up(f[:, 4:7].astype(np.float64))
-        ang = normal_angle(ours, nrm)
-        print(f"  normal angle: median {np.median(ang):.2e} rad, p99 {np.percentile(ang, 99):.2e}")
+        if compare:
+            compare_pgeof(f, ours, args)
     except Exception as e:  # noqa: BLE001
         print(f"\npgeof skipped: {e}")
 
     try:  # jakteristics: radius balls (first max_k in ball order), sample covariance (n - 1)
         import jakteristics
         from scipy.spatial import cKDTree
-        d, _ = cKDTree(xyz).query(xyz, k=args.k)
-        radius = float(np.median(d[:, -1]))
+        d, _ = cKDTree(xyz).query(xyz, k=[args.k])  # the k-th distance alone
+        radius = float(np.median(d[:, 0]))
         names = ["eigenvalue1", "eigenvalue2", "eigenvalue3", "planarity", "linearity",
                  "sphericity", "anisotropy", "surface_variation", "verticality", "nx", "ny", "nz",
                  "number_of_neighbors", "omnivariance"]
         t = time.perf_counter()
-        f = jakteristics.compute_features(xyz, radius, num_threads=1, feature_names=names)
+        f = jakteristics.compute_features(xyz, radius, num_threads=threads, feature_names=names)
         speed[f"jakteristics (radius {radius:.2f} m ~ k={args.k})"] = n / (time.perf_counter() - t)
-        count = f[:, 12]
-        lod2_r, _ = run_ours(args.lidarhd, args.tile, ["--set", "lod2", "--radius", f"{radius}"])
+        lod2_r, _ = run_ours(args.lidarhd, args.tile, ["--set", "lod2", "--radius", f"{radius}"],
+                             threads, columns=False)
         speed[f"lidarhd (lod2, radius {radius:.2f} m)"] = n / lod2_r["compute_seconds"]
-        _, ours_r = run_ours(args.lidarhd, args.tile, ["--set", "full", "--radius", f"{radius}"])
-        scale = (count - 1) / count  # sample -> population covariance
-        nrm = orient_up(f[:, 9:12])
-        theirs = {"eigenvalue_1": f[:, 0] * scale, "eigenvalue_2": f[:, 1] * scale,
-                  "eigenvalue_3": f[:, 2] * scale, "planarity": f[:, 3], "linearity": f[:, 4],
-                  "sphericity": f[:, 5], "anisotropy": f[:, 6], "change_of_curvature": f[:, 7],
-                  "verticality": f[:, 8], "omnivariance": f[:, 13] * scale,
-                  "normal_x": nrm[:, 0], "normal_y": nrm[:, 1], "normal_z": nrm[:, 2]}
-        # Same neighbourhoods only where the ball holds at most our cap of 64 points.
-        report(f"jakteristics (radius {radius:.3f} m, balls <= 64 points)", ours_r, theirs,
-               mask=count <= 64)
+        if compare:
+            compare_jakteristics(f, radius, args)
     except Exception as e:  # noqa: BLE001
         print(f"\njakteristics skipped: {e}")
 
-    print("\nPer-core throughput (points/s, one thread, neighbour search included):")
+    print(f"\nThroughput per core (points/s / {threads} thread(s), neighbour search included):")
     ours_rate = speed["lidarhd (lod2, k=20, knn included)"]
     for name, rate in speed.items():
-        print(f"  {name:48s} {rate / 1e6:8.3f} M/s   lidarhd x{ours_rate / rate:5.1f}")
+        print(f"  {name:48s} {rate / threads / 1e6:8.3f} M/s   lidarhd x{ours_rate / rate:5.1f}")
     return 0
 
 
