@@ -177,10 +177,7 @@ class KnnBlockSearch {
     const float t = threshold_;
     lo_ = 0;
     end_ = padded_;
-    if (tall_ && !window(qz, t)) {  // the slabs within reach of r, else the whole block
-      lo_ = 0;
-      end_ = padded_;
-    }
+    if (tall_) window(qz, t);  // narrows to the slabs within reach of r when it can
     const uint32_t screened = screen_window(qx, qy, qz, screen(t));
     int have = -1;  // the AVX-512 selection's count; -1: the portable loops'
 #if defined(LIDARHD_KNN_AVX512)

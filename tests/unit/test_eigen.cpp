@@ -28,25 +28,6 @@ Sym3<T> to_sym(const double m[3][3]) {
   return {T(m[0][0]), T(m[0][1]), T(m[0][2]), T(m[1][1]), T(m[1][2]), T(m[2][2])};
 }
 
-// Builds R diag(l) R^T for a random rotation R.
-void make_matrix(const double l[3], std::mt19937& rng, double m[3][3]) {
-  std::normal_distribution<double> g;
-  double q[4] = {g(rng), g(rng), g(rng), g(rng)};
-  const double n = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
-  for (double& c : q) c /= n;
-  const double w = q[0], x = q[1], y = q[2], z = q[3];
-  const double r[3][3] = {{1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)},
-                          {2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)},
-                          {2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)}};
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) {
-      m[i][j] = 0;
-      for (int k = 0; k < 3; ++k) m[i][j] += r[i][k] * l[k] * r[j][k];
-    }
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < i; ++j) m[i][j] = m[j][i];
-}
-
 // Angle between unit vectors, ignoring sign, from the cross product (acos of the dot product
 // cannot resolve angles below ~1e-8).
 LD axis_angle(const Vec3<double>& a, const LD b[3]) {
@@ -89,7 +70,7 @@ TEST(Eigen3, RandomSpectraFloatAndDouble) {
     const double l[3] = {std::pow(10.0, u(rng)), std::pow(10.0, u(rng)) * (t % 5 ? 1 : -1),
                          std::pow(10.0, u(rng))};
     double m[3][3];
-    make_matrix(l, rng, m);
+    testing_ref::make_matrix(l, rng, m);
     SCOPED_TRACE(t);
     check<double>(m, 1e-12, 1e-9);
     check<float>(m, 2e-6, 2e-4);
@@ -107,7 +88,7 @@ TEST(Eigen3, RepeatedAndNearlyRepeatedEigenvalues) {
   for (const auto& l : spectra) {
     for (int t = 0; t < 200; ++t) {
       double m[3][3];
-      make_matrix(l, rng, m);
+      testing_ref::make_matrix(l, rng, m);
       SCOPED_TRACE(::testing::Message() << l[0] << " " << l[1] << " " << l[2] << " #" << t);
       check<double>(m, 1e-12, 1e-8);
       check<float>(m, 2e-6, 5e-3);

@@ -75,8 +75,9 @@ struct Tally {
 };
 
 // Visits the columns as the feature kernel does (tasks of 64 columns, one search each) and
-// compares every answered query with knn_query. `wide`: the AVX-512 loops.
-Tally compare(const Cloud& c, int k, bool wide) {
+// compares every answered query with knn_query, or with radius_query when r > 0 (points within
+// r, at most k). `wide`: the AVX-512 loops.
+Tally compare(const Cloud& c, int k, bool wide, float r = 0.0f) {
   const NeighborIndex index(c.x.data(), c.y.data(), c.z.data(), c.x.size(), Device::cpu());
   const detail::GridView& g = index.view();
   const int64_t cells = static_cast<int64_t>(g.nx) * g.ny;
@@ -86,50 +87,24 @@ Tally compare(const Cloud& c, int k, bool wide) {
   Tally t;
   for (int64_t c0 = 0; c0 < cells; c0 += 64) {
     detail::KnnBlockSearch search(g, k, wide);
+    if (r > 0.0f) search.set_radius(r * r);
     for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
       const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
       if (s == e) continue;
       const bool block = search.set_cell(static_cast<uint32_t>(cell));
       for (uint32_t p = s; p < e; ++p) {
         ++t.queries;
-        if (!block || !search.query(p, keys.data(), pos.data())) continue;
-        ++t.answered;
-        t.tall += search.tall() ? 1 : 0;
-        const int m = detail::knn_query(g, g.x[p], g.y[p], g.z[p], k, idx.data(), d2.data());
-        bool same = m == k;
-        for (int j = 0; same && j < k; ++j) {
-          same = keys[j] == detail::candidate_key(d2[j], idx[j]) && g.index[pos[j]] == idx[j];
+        int count = 0;
+        if (block) {
+          count = r > 0.0f ? search.query_radius(p, keys.data(), pos.data())
+                           : (search.query(p, keys.data(), pos.data()) ? k : 0);
         }
-        t.mismatches += same ? 0 : 1;
-      }
-    }
-  }
-  return t;
-}
-
-// The same in radius mode against radius_query: points within r, at most `cap`.
-Tally compare_radius(const Cloud& c, float r, int cap, bool wide) {
-  const NeighborIndex index(c.x.data(), c.y.data(), c.z.data(), c.x.size(), Device::cpu());
-  const detail::GridView& g = index.view();
-  const int64_t cells = static_cast<int64_t>(g.nx) * g.ny;
-  std::vector<uint64_t> keys(static_cast<size_t>(cap));
-  std::vector<uint32_t> pos(static_cast<size_t>(cap)), idx(static_cast<size_t>(cap));
-  std::vector<float> d2(static_cast<size_t>(cap));
-  Tally t;
-  for (int64_t c0 = 0; c0 < cells; c0 += 64) {
-    detail::KnnBlockSearch search(g, cap, wide);
-    search.set_radius(r * r);
-    for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
-      const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
-      if (s == e) continue;
-      const bool block = search.set_cell(static_cast<uint32_t>(cell));
-      for (uint32_t p = s; p < e; ++p) {
-        ++t.queries;
-        const int count = block ? search.query_radius(p, keys.data(), pos.data()) : 0;
         if (count == 0) continue;
         ++t.answered;
         t.tall += search.tall() ? 1 : 0;
-        const int m = detail::radius_query(g, g.x[p], g.y[p], g.z[p], r, cap, idx.data(), d2.data());
+        const int m =
+            r > 0.0f ? detail::radius_query(g, g.x[p], g.y[p], g.z[p], r, k, idx.data(), d2.data())
+                     : detail::knn_query(g, g.x[p], g.y[p], g.z[p], k, idx.data(), d2.data());
         bool same = m == count;
         for (int j = 0; same && j < m; ++j) {
           same = keys[j] == detail::candidate_key(d2[j], idx[j]) && g.index[pos[j]] == idx[j];
@@ -185,7 +160,7 @@ TEST_P(KnnBlock, RadiusSameAsRadiusQuery) {
     // Radii from a few neighbours to many (the cap binding), one past the block's reach.
     for (const float r : {0.1f, 0.5f, 1.0f, 2.5f, 6.0f}) {
       for (const int cap : {8, 64}) {
-        const Tally t = compare_radius(c, r, cap, GetParam());
+        const Tally t = compare(c, cap, GetParam(), r);
         SCOPED_TRACE(std::string(names[kind]) + ", r = " + std::to_string(r) +
                      ", cap = " + std::to_string(cap));
         EXPECT_EQ(t.mismatches, 0u);

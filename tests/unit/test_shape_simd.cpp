@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "features/shape_simd.hpp"
+#include "features_reference.hpp"
 
 namespace lidarhd::features::detail {
 namespace {
@@ -29,22 +30,10 @@ uint32_t bits(float v) {
   return b;
 }
 
-// R diag(l) R^T for a random rotation R, rounded to float.
+// R diag(l) R^T for a random rotation R (testing_ref::make_matrix), rounded to float.
 Sym rotated(const double l[3], std::mt19937& rng) {
-  std::normal_distribution<double> g;
-  double q[4] = {g(rng), g(rng), g(rng), g(rng)};
-  const double n = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
-  for (double& c : q) c /= n;
-  const double w = q[0], x = q[1], y = q[2], z = q[3];
-  const double r[3][3] = {{1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)},
-                          {2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)},
-                          {2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)}};
   double m[3][3];
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) {
-      m[i][j] = 0;
-      for (int k = 0; k < 3; ++k) m[i][j] += r[i][k] * l[k] * r[j][k];
-    }
+  testing_ref::make_matrix(l, rng, m);
   return {float(m[0][0]), float(m[0][1]), float(m[0][2]),
           float(m[1][1]), float(m[1][2]), float(m[2][2])};
 }
