@@ -116,12 +116,13 @@ void BM_knn_grid_cell(benchmark::State& state) {
 }
 
 // The feature kernel's column-at-a-time search alone (one thread), portable loops (arg 1: 0)
-// against the AVX-512 ones (1) in the same run; queries it hands back are not redone.
+// against the AVX2 (1) and AVX-512 ones (2) in the same run; queries it hands back are not
+// redone.
 void BM_knn_block_cpu(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const bool wide = state.range(1) != 0;
-  if (wide && !lidarhd::detail::knn_avx512::available()) {
-    state.SkipWithError("this CPU (or LIDARHD_SIMD=generic/avx2) does not run the AVX-512 loops");
+  const auto level = static_cast<lidarhd::detail::SimdLevel>(state.range(1));
+  if (level > lidarhd::detail::simd_level()) {
+    state.SkipWithError("this CPU (or LIDARHD_SIMD) does not run these vector loops");
     return;
   }
   const Cloud& c = airborne(n);
@@ -132,7 +133,7 @@ void BM_knn_block_cpu(benchmark::State& state) {
   uint32_t pos[kK];
   for (auto _ : state) {
     for (int64_t c0 = 0; c0 < cells; c0 += 64) {
-      lidarhd::detail::KnnBlockSearch search(g, kK, wide);
+      lidarhd::detail::KnnBlockSearch search(g, kK, level);
       for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
         const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
         if (s == e || !search.set_cell(static_cast<uint32_t>(cell))) continue;
@@ -241,7 +242,8 @@ BENCHMARK(BM_knn_grid_cell)
 BENCHMARK(BM_knn_block_cpu)
     ->Args({1000000, 0})
     ->Args({1000000, 1})
-    ->ArgNames({"points", "avx512"})
+    ->Args({1000000, 2})
+    ->ArgNames({"points", "simd"})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_knn_grid_cuda)->Arg(1000000)->Arg(2000000)->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -34,7 +34,8 @@
 // refinement; the k best of those within it (fewer when fewer are), the rings beyond the block
 // scanned up to r, or to the k-th d2 once k are found, as grid_search does.
 //
-// Steps 1 to 3 have AVX-512 versions (knn_block_avx512.hpp), used where the CPU has them.
+// Steps 1 to 3 have AVX-512 and AVX2 versions (knn_block_avx512.hpp, knn_block_avx2.hpp), used
+// where the CPU has them.
 #pragma once
 
 #include <algorithm>
@@ -45,7 +46,9 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/simd.hpp"
 #include "spatial/grid_impl.hpp"
+#include "spatial/knn_block_avx2.hpp"
 #include "spatial/knn_block_avx512.hpp"
 
 namespace lidarhd::detail {
@@ -59,9 +62,9 @@ class KnnBlockSearch {
   static constexpr uint32_t kMaxTallBlock = 4096;
   static constexpr int kMaxReach = 3;
 
-  // `wide`: the AVX-512 loops (knn_block_avx512.hpp) where the CPU has them; the same results.
-  KnnBlockSearch(const GridView& g, int k, bool wide = knn_avx512::available())
-      : g_(g), k_(k), wide_(wide), lanes_(wide ? 16u : 4u) {}
+  // `level`: the loops to run (simd_level(): the widest this CPU has); the same results.
+  KnnBlockSearch(const GridView& g, int k, SimdLevel level = simd_level())
+      : g_(g), k_(k), level_(supported(level)), lanes_(lanes_of(level_)) {}
 
   // Radius mode: query_radius finds the k best points with d2 <= r2 (radius_query's answer,
   // r2 the radius squared in float) instead of the k nearest.
@@ -115,8 +118,12 @@ class KnnBlockSearch {
     }
     n_ = total;
     padded_ = (total + lanes_ - 1u) & ~(lanes_ - 1u);
-    for (auto* v : {&bx_, &by_, &bz_, &f2_, &sd_}) v->resize(padded_ + 4);
-    for (auto* v : {&bindex_, &bpos_, &sel_, &sid_, &spos_}) v->resize(padded_ + 4);
+    for (auto* v : {&bx_, &by_, &bz_, &f2_}) v->resize(padded_ + 4);
+    for (auto* v : {&bindex_, &bpos_}) v->resize(padded_ + 4);
+    // The screened candidates: room for a vector store past the last.
+    for (auto* v : {&sel_, &sid_, &spos_}) v->resize(padded_ + 16);
+    sd_.resize(padded_ + 16);
+    if (level_ == SimdLevel::kAvx2) xyz_.resize(3 * (padded_ + 16));
     if (tall_) {
       gather_slabs(s, e, runs, zmin, zmax, radius);
     } else {
@@ -179,14 +186,9 @@ class KnnBlockSearch {
     end_ = padded_;
     if (tall_) window(qz, t);  // narrows to the slabs within reach of r when it can
     const uint32_t screened = screen_window(qx, qy, qz, screen(t));
-    int have = -1;  // the AVX-512 selection's count; -1: the portable loops'
-#if defined(LIDARHD_KNN_AVX512)
-    if (wide_ && screened <= knn_avx512::kMaxSelected) {
-      have = knn_avx512::select(f2_.data(), bx_.data(), by_.data(), bz_.data(), bindex_.data(),
-                                bpos_.data(), lo_, end_, screen(t), t, qx, qy, qz, k_, true,
-                                selected_, keys, pos);
-    }
-#endif
+    int have = screened <= knn_avx512::kMaxSelected
+                   ? select_wide(screen(t), t, qx, qy, qz, true, keys, pos)
+                   : -1;
     if (have < 0) have = sorted_within(gather_screened(qx, qy, qz, t), t, keys, pos);
     if (have == 0) return 0;
     // Until k are found the bound is r2 itself, then the k-th d2.
@@ -282,9 +284,12 @@ class KnnBlockSearch {
   uint32_t screen_window(float qx, float qy, float qz, float limit) {
     float* f2 = f2_.data();
 #if defined(LIDARHD_KNN_AVX512)
-    if (wide_) {
+    if (level_ == SimdLevel::kAvx512) {
       return knn_avx512::screen(bx_.data(), by_.data(), bz_.data(), f2, lo_, end_, qx, qy, qz,
                                 limit);
+    }
+    if (level_ == SimdLevel::kAvx2) {
+      return knn_avx2::screen(bx_.data(), by_.data(), bz_.data(), f2, lo_, end_, qx, qy, qz, limit);
     }
 #endif
     const float* bx = bx_.data();
@@ -333,14 +338,10 @@ class KnnBlockSearch {
   bool finish(float qx, float qy, float qz, float hi, uint32_t hi_count, uint64_t* keys,
               uint32_t* pos) {
     const uint32_t k = static_cast<uint32_t>(k_);
-    int selected = -1;  // 1 / 0: the AVX-512 selection's answer; -1: the portable loops'
-#if defined(LIDARHD_KNN_AVX512)
-    if (wide_ && hi_count <= knn_avx512::kMaxSelected) {
-      selected = knn_avx512::select(f2_.data(), bx_.data(), by_.data(), bz_.data(),
-                                    bindex_.data(), bpos_.data(), lo_, end_, screen(hi), hi, qx,
-                                    qy, qz, k_, false, selected_, keys, pos);
-    }
-#endif
+    // k / 0: the vector selection's answer; -1: the portable loops'
+    int selected = hi_count <= knn_avx512::kMaxSelected
+                       ? select_wide(screen(hi), hi, qx, qy, qz, false, keys, pos)
+                       : -1;
     if (selected < 0) {
       selected = (hi_count <= kMaxRanked
                       ? select_ranked(qx, qy, qz, hi, keys, pos)
@@ -411,6 +412,35 @@ class KnnBlockSearch {
     }
   }
 
+  // The level asked for, or the portable loops where this build has no vector ones.
+  static SimdLevel supported(SimdLevel level) {
+#if defined(LIDARHD_KNN_AVX512)
+    return level;
+#else
+    (void)level;
+    return SimdLevel::kGeneric;
+#endif
+  }
+  static uint32_t lanes_of(SimdLevel level) {
+    return level == SimdLevel::kAvx512 ? 16u : (level == SimdLevel::kAvx2 ? 8u : 4u);
+  }
+
+  // The AVX-512 selection (knn_avx512::select) of the window's candidates screened in under
+  // `limit`; -1 without it.
+  int select_wide(float limit, float t, float qx, float qy, float qz, bool within, uint64_t* keys,
+                  uint32_t* pos) {
+#if defined(LIDARHD_KNN_AVX512)
+    if (level_ == SimdLevel::kAvx512) {
+      return knn_avx512::select(f2_.data(), bx_.data(), by_.data(), bz_.data(), bindex_.data(),
+                                bpos_.data(), lo_, end_, limit, t, qx, qy, qz, k_, within,
+                                selected_, keys, pos);
+    }
+#else
+    (void)limit, (void)t, (void)qx, (void)qy, (void)qz, (void)within, (void)keys, (void)pos;
+#endif
+    return -1;
+  }
+
   // Candidates screened in beyond the k needed before the threshold is tightened again.
   static constexpr uint32_t kSlack = 4;
   static constexpr int kMaxSteps = 6;
@@ -424,7 +454,8 @@ class KnnBlockSearch {
 
   uint32_t count_below(const float* f2, float limit) const {
 #if defined(LIDARHD_KNN_AVX512)
-    if (wide_) return knn_avx512::count_below(f2, lo_, end_, limit);
+    if (level_ == SimdLevel::kAvx512) return knn_avx512::count_below(f2, lo_, end_, limit);
+    if (level_ == SimdLevel::kAvx2) return knn_avx2::count_below(f2, lo_, end_, limit);
 #endif
     uint32_t c = 0;
     for (uint32_t b = lo_; b < end_; ++b) c += f2[b] <= limit ? 1u : 0u;
@@ -432,9 +463,16 @@ class KnnBlockSearch {
   }
 
   // Exact d2, original index and sorted position of the candidates of the window screened in
-  // under t, into sd_/sid_/spos_ (count returned; sd_ followed by 4 NaN).
+  // under t, into sd_/sid_/spos_ (count returned; sd_ followed by 4 NaN, 8 with AVX2).
   uint32_t gather_screened(float qx, float qy, float qz, float t) {
     const float limit = screen(t);
+#if defined(LIDARHD_KNN_AVX512)
+    if (level_ == SimdLevel::kAvx2) {
+      return knn_avx2::gather(f2_.data(), bx_.data(), by_.data(), bz_.data(), bindex_.data(),
+                              bpos_.data(), lo_, end_, limit, qx, qy, qz, xyz_.data(),
+                              sd_.data(), sid_.data(), spos_.data());
+    }
+#endif
     const float* f2 = f2_.data();
     uint32_t* sel = sel_.data();
     uint32_t c = 0;
@@ -466,18 +504,16 @@ class KnnBlockSearch {
     return c;
   }
 
-  // The k best of the candidates screened in under t (at most kMaxRanked) by counting, for
-  // each, the candidates of smaller d2: its place when no d2 ties with it. A tie among the k
-  // best (two candidates on one place) goes to select_sorted. False when fewer than k have
-  // d2 <= t.
-  bool select_ranked(float qx, float qy, float qz, float t, uint64_t* keys, uint32_t* pos) {
-    const uint32_t c = gather_screened(qx, qy, qz, t);
-    const uint32_t k = static_cast<uint32_t>(k_);
-    const uint32_t padded = (c + 3u) & ~3u;
+  // rank[i] = how many of the c screened candidates have a d2 below sd_[i] (NaN never is).
+  void rank_screened(uint32_t c, uint32_t* rank) const {
     const float* sd = sd_.data();
-    uint64_t taken = 0;  // places filled, k <= 64
-    bool tie = false;
-    uint32_t rank[kMaxRanked + 4];
+#if defined(LIDARHD_KNN_AVX512)
+    if (level_ == SimdLevel::kAvx2) {
+      knn_avx2::rank(sd, c, rank);
+      return;
+    }
+#endif
+    const uint32_t padded = (c + 3u) & ~3u;
 #if defined(__SSE2__)
     // Two candidates per sweep, sharing the loads; a true lane is -1.
     for (uint32_t i = 0; i < c; i += 2) {
@@ -505,6 +541,20 @@ class KnnBlockSearch {
       rank[i] = r;
     }
 #endif
+  }
+
+  // The k best of the candidates screened in under t (at most kMaxRanked) by counting, for
+  // each, the candidates of smaller d2: its place when no d2 ties with it. A tie among the k
+  // best (two candidates on one place) goes to select_sorted. False when fewer than k have
+  // d2 <= t.
+  bool select_ranked(float qx, float qy, float qz, float t, uint64_t* keys, uint32_t* pos) {
+    const uint32_t c = gather_screened(qx, qy, qz, t);
+    const uint32_t k = static_cast<uint32_t>(k_);
+    const float* sd = sd_.data();
+    uint64_t taken = 0;  // places filled, k <= 64
+    bool tie = false;
+    uint32_t rank[kMaxRanked + 4];
+    rank_screened(c, rank);
     // Without branches (whether a candidate is among the k best is unpredictable): places
     // past k go to a spare slot.
     uint64_t placed_keys[kMaxRanked + 1];
@@ -573,13 +623,13 @@ class KnnBlockSearch {
 
   const GridView& g_;
   int k_;
-  bool wide_;
+  SimdLevel level_;
   uint32_t lanes_;  // blocks and windows are padded to multiples of this
   int cx_ = 0, cy_ = 0, reach_ = 1;
   uint32_t n_ = 0, padded_ = 0;
   uint32_t lo_ = 0, end_ = 0;  // the window of the current query, multiples of lanes_
-  float threshold_ = kInfD2;  // k-NN: the previous k-th d2 with a margin; radius: r2
-  bool within_ = false;       // radius mode
+  float threshold_ = kInfD2;   // k-NN: the previous k-th d2 with a margin; radius: r2
+  bool within_ = false;        // radius mode
   bool tall_ = false;
   // Slabs of a tall block: slab b holds block entries [slab_start_[b], slab_start_[b + 1]).
   int slabs_ = 1;
@@ -590,6 +640,7 @@ class KnnBlockSearch {
   // The screened candidates (at most a block; sd_ is 16-byte aligned, as operator new is).
   std::vector<float> sd_;
   std::vector<uint32_t> sid_, spos_;
+  std::vector<float> xyz_;  // AVX2 compaction scratch
   uint64_t sorted_keys_[kCapacityClasses[1] + 1] = {};  // [0]: the sentinel, 0
   uint32_t sorted_pos_[kCapacityClasses[1] + 1] = {};
   knn_avx512::Selected selected_;

@@ -76,8 +76,8 @@ struct Tally {
 
 // Visits the columns as the feature kernel does (tasks of 64 columns, one search each) and
 // compares every answered query with knn_query, or with radius_query when r > 0 (points within
-// r, at most k). `wide`: the AVX-512 loops.
-Tally compare(const Cloud& c, int k, bool wide, float r = 0.0f) {
+// r, at most k). `level`: the loops to run.
+Tally compare(const Cloud& c, int k, detail::SimdLevel level, float r = 0.0f) {
   const NeighborIndex index(c.x.data(), c.y.data(), c.z.data(), c.x.size(), Device::cpu());
   const detail::GridView& g = index.view();
   const int64_t cells = static_cast<int64_t>(g.nx) * g.ny;
@@ -86,7 +86,7 @@ Tally compare(const Cloud& c, int k, bool wide, float r = 0.0f) {
   std::vector<float> d2(static_cast<size_t>(k));
   Tally t;
   for (int64_t c0 = 0; c0 < cells; c0 += 64) {
-    detail::KnnBlockSearch search(g, k, wide);
+    detail::KnnBlockSearch search(g, k, level);
     if (r > 0.0f) search.set_radius(r * r);
     for (int64_t cell = c0; cell < std::min(cells, c0 + 64); ++cell) {
       const uint32_t s = g.cell_start[cell], e = g.cell_start[cell + 1];
@@ -116,18 +116,26 @@ Tally compare(const Cloud& c, int k, bool wide, float r = 0.0f) {
   return t;
 }
 
-// The portable loops, and the AVX-512 ones where this CPU has them (a note says when not).
-class KnnBlock : public ::testing::TestWithParam<bool> {
+// The portable loops, and the AVX2 and AVX-512 ones where this CPU has them (a note says when
+// not).
+class KnnBlock : public ::testing::TestWithParam<detail::SimdLevel> {
  protected:
   void SetUp() override {
-    if (GetParam() && !detail::knn_avx512::available()) {
-      GTEST_SKIP() << "this CPU (or LIDARHD_SIMD=generic/avx2) does not run the AVX-512 loops";
+    if (GetParam() > detail::simd_level()) {
+      GTEST_SKIP() << "this CPU (or LIDARHD_SIMD) does not run these vector loops";
     }
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Loops, KnnBlock, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "avx512" : "portable"; });
+INSTANTIATE_TEST_SUITE_P(Loops, KnnBlock,
+                         ::testing::Values(detail::SimdLevel::kGeneric, detail::SimdLevel::kAvx2,
+                                           detail::SimdLevel::kAvx512),
+                         [](const auto& info) {
+                           return info.param == detail::SimdLevel::kAvx512
+                                      ? "avx512"
+                                      : (info.param == detail::SimdLevel::kAvx2 ? "avx2"
+                                                                                : "portable");
+                         });
 
 TEST_P(KnnBlock, SameAsKnnQueryOnAdversarialClouds) {
   const char* names[] = {"airborne", "lattice+duplicates", "tall columns", "holes+outliers"};
