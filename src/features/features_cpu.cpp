@@ -51,7 +51,7 @@ inline void stage_point(const KernelParams& P, const Stage& s, uint32_t p, const
   }
 }
 
-// Points found by the column search whose moments and eigen stages wait for a batch of
+// Points found by the column search whose moments, eigen and plane stages wait for a batch of
 // kWidth (the AVX-512 and AVX2 paths: shape_simd.hpp), with what the other stages need.
 struct Pending {
   static constexpr int kWidth = shape_simd::kWidth;
@@ -108,20 +108,23 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
                             b.status[i]);
   }
   shape_simd::eigen_smallest(b.batch);
+  shape_simd::plane_sums(b.batch, b.max_m);
   for (int i = 0; i < b.count; ++i) {
     const uint32_t p = b.p[i];
     if (eigen[i]) {
       const Sym3<float>& c = s[i].c;
       float lambda[3];
       Vec3<float> normal;
+      const float* plane = nullptr;
       if (c.xx + c.yy + c.zz < kUnscaledTraceMax) {  // the batch's case of shape_eigen
         for (int k = 0; k < 3; ++k) lambda[k] = b.batch.value[k][i];
         normal = {b.batch.normal[0][i], b.batch.normal[1][i], b.batch.normal[2][i]};
+        plane = &b.batch.plane[i];
       } else {
         shape_eigen(c, lambda, normal);
       }
       shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], b.batch.m[i], b.gx[i], b.gy[i],
-                     b.gz[i], s[i], lambda, normal, b.v[i], b.status[i]);
+                     b.gz[i], s[i], lambda, normal, b.v[i], b.status[i], plane);
     }
     finish_point(Pw, p, b.v[i], b.status[i], b.reach2[i]);
     stage_point(P, stage, p, b.v[i]);
@@ -131,7 +134,7 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
 }
 
 // The points of columns [c0, c1), their neighbours (k nearest, or within the radius) searched
-// by blocks of columns; `pending` (null without AVX2) batches their moments and eigen
+// by blocks of columns; `pending` (null without AVX2) batches their moments, eigen and plane
 // stages.
 void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
                  lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,

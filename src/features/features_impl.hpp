@@ -342,11 +342,36 @@ LIDARHD_HD inline void shape_eigen(const Sym3<float>& c, float* lambda, Vec3<flo
   }
 }
 
+// The sum of the squared distances of the m neighbours to the plane through the mean offset
+// with that normal, from small terms (see shape_features), in kLanes interleaved partial sums.
+LIDARHD_HD inline float plane_sum(float qx, float qy, float qz, int m, const float* gx,
+                                  const float* gy, const float* gz, Vec3<float> mean,
+                                  Vec3<float> normal) {
+  const float off = mean.x * normal.x + mean.y * normal.y + mean.z * normal.z;
+  float s3[kLanes];
+  for (int l = 0; l < kLanes; ++l) s3[l] = 0.0f;
+  int j = 0;
+  for (; j + kLanes <= m; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
+                      (gz[j + l] - qz) * normal.z - off;
+      s3[l] += t * t;
+    }
+  }
+  for (int l = 0; j + l < m; ++l) {
+    const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
+                    (gz[j + l] - qz) * normal.z - off;
+    s3[l] += t * t;
+  }
+  return (s3[0] + s3[1]) + (s3[2] + s3[3]);
+}
+
 // Last stage: the features of the eigen decomposition (lambda, normal; both refined here).
+// `plane`: plane_sum for this normal when the caller has it (the CPU's batches), else null.
 LIDARHD_HD inline void shape_features(const KernelParams& P, float qx, float qy, float qz, int m,
                                       const float* gx, const float* gy, const float* gz,
                                       const ShapeMoments& s, float* lambda, Vec3<float> normal,
-                                      float* v, uint8_t& status) {
+                                      float* v, uint8_t& status, const float* plane = nullptr) {
   const float inv = s.inv;
   Vec3<float> mean = s.mean;
   if (!(lambda[0] > kDegenerateLambda)) {
@@ -361,23 +386,7 @@ LIDARHD_HD inline void shape_features(const KernelParams& P, float qx, float qy,
     // against a flat neighbourhood's tiny lambda3 (omnivariance, sphericity and curvature feel
     // it). The mean squared distance to the fitted plane is the same quantity (n^T C n) summed
     // from small terms, accurate to relative rounding; the normal's error enters squared.
-    const float off = mean.x * normal.x + mean.y * normal.y + mean.z * normal.z;
-    float s3[kLanes];
-    for (int l = 0; l < kLanes; ++l) s3[l] = 0.0f;
-    int j = 0;
-    for (; j + kLanes <= m; j += kLanes) {
-      for (int l = 0; l < kLanes; ++l) {
-        const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
-                        (gz[j + l] - qz) * normal.z - off;
-        s3[l] += t * t;
-      }
-    }
-    for (int l = 0; j + l < m; ++l) {
-      const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
-                      (gz[j + l] - qz) * normal.z - off;
-      s3[l] += t * t;
-    }
-    lambda[2] = ((s3[0] + s3[1]) + (s3[2] + s3[3])) * inv;
+    lambda[2] = (plane ? *plane : plane_sum(qx, qy, qz, m, gx, gy, gz, mean, normal)) * inv;
   }
   // Clamp to >= 0 and keep the order that rounding may have blurred.
   const float l1 = lambda[0] > 0.0f ? lambda[0] : 0.0f;

@@ -1,6 +1,7 @@
-// Two stages of the feature kernel's shape_values (features_impl.hpp) for 16 neighbourhoods at
-// once, one per vector lane: the moments (shape_sums) and the eigen decomposition
-// (eigen_sym3_smallest, math.hpp), for the CPU feature kernel. One point's decomposition is a
+// Three stages of the feature kernel's shape_values (features_impl.hpp) for 16 neighbourhoods
+// at once, one per vector lane: the moments (shape_sums), the eigen decomposition
+// (eigen_sym3_smallest, math.hpp) and the sum of squared distances to the fitted plane
+// (shape_features' lambda3), for the CPU feature kernel. One point's decomposition is a
 // chain of dependent divisions and square roots that leaves the core mostly waiting, and its
 // sums fill four lanes of a register; sixteen points side by side fill the core and the
 // registers. AVX-512 runs the 16 lanes in one register, AVX2 in two of 8 (simd_level() picks);
@@ -41,6 +42,8 @@ struct Batch {
   // Eigenvalues of c in decreasing order and the smallest's unit eigenvector.
   alignas(64) float value[3][kWidth];
   alignas(64) float normal[3][kWidth];
+  // Sum of the squared distances to the plane through the mean with that normal (plane_sums).
+  alignas(64) float plane[kWidth];
 };
 
 #if defined(LIDARHD_SHAPE_SIMD)
@@ -153,6 +156,21 @@ inline void eigen_smallest(Batch& b) {
   }
 #else
   (void)b;
+#endif
+}
+
+// b.plane of every lane from its neighbours, b.mean and b.normal, as shape_features sums it.
+// Only where width() > 0.
+inline void plane_sums(Batch& b, int max_m) {
+#if defined(LIDARHD_SHAPE_SIMD)
+  if (width() == 16) {
+    lanes16::plane_sums(b, max_m, 0);
+  } else {
+    for (int lane0 = 0; lane0 < kWidth; lane0 += lanes8::kStep) lanes8::plane_sums(b, max_m, lane0);
+  }
+#else
+  (void)b;
+  (void)max_m;
 #endif
 }
 

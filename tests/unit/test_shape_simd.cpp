@@ -131,6 +131,14 @@ void eigen_smallest(int width, shape_simd::Batch& b) {
     shape_simd::lanes8::eigen_smallest(b, 8);
   }
 }
+void plane_sums(int width, shape_simd::Batch& b, int max_m) {
+  if (width == 16) {
+    shape_simd::lanes16::plane_sums(b, max_m, 0);
+  } else {
+    shape_simd::lanes8::plane_sums(b, max_m, 0);
+    shape_simd::lanes8::plane_sums(b, max_m, 8);
+  }
+}
 #endif
 
 // The AVX-512 width (16) and the AVX2 one (8), where this CPU has them.
@@ -152,7 +160,8 @@ class ShapeSimd : public ::testing::TestWithParam<int> {
 INSTANTIATE_TEST_SUITE_P(Widths, ShapeSimd, ::testing::Values(16, 8),
                          [](const auto& info) { return info.param == 16 ? "avx512" : "avx2"; });
 
-TEST_P(ShapeSimd, MomentsSameBitsAsShapeSums) {
+// The moments as shape_sums, and (after the eigen stage) the plane sums as plane_sum.
+TEST_P(ShapeSimd, MomentsAndPlaneSameBitsAsScalar) {
 #if defined(LIDARHD_SHAPE_SIMD)
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(-2.0, 2.0);
@@ -182,6 +191,8 @@ TEST_P(ShapeSimd, MomentsSameBitsAsShapeSums) {
         }
       }
       moments(GetParam(), b, max_m);
+      eigen_smallest(GetParam(), b);
+      plane_sums(GetParam(), b, max_m);
       for (int i = 0; i < shape_simd::kWidth; ++i) {
         float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
         for (int j = 0; j < kNeighborCap; ++j) {
@@ -198,6 +209,10 @@ TEST_P(ShapeSimd, MomentsSameBitsAsShapeSums) {
           ASSERT_EQ(bits(got[t]), bits(want[t]))
               << "m " << b.m[i] << " lane " << i << " term " << t;
         }
+        const float plane =
+            plane_sum(b.q[0][i], b.q[1][i], b.q[2][i], b.m[i], gx, gy, gz, s.mean,
+                      {b.normal[0][i], b.normal[1][i], b.normal[2][i]});
+        ASSERT_EQ(bits(b.plane[i]), bits(plane)) << "m " << b.m[i] << " lane " << i << " plane";
         ++compared;
       }
     }
