@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "core/parallel_for.hpp"
-#include "features/shape_simd.hpp"
 #include "features/features_impl.hpp"
+#include "features/shape_simd.hpp"
 #include "spatial/knn_block_cpu.hpp"
 
 namespace lidarhd::features::detail {
@@ -104,8 +104,7 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
     s[i].c = {b.batch.c[0][i], b.batch.c[1][i], b.batch.c[2][i],
               b.batch.c[3][i], b.batch.c[4][i], b.batch.c[5][i]};
     s[i].inv = 1.0f / static_cast<float>(m);
-    eigen[i] = shape_spread(P, m, b.last[i], b.gx[i], b.gy[i], b.gz[i], s[i], b.v[i],
-                            b.status[i]);
+    eigen[i] = shape_spread(P, m, b.last[i], b.gx[i], b.gy[i], b.gz[i], s[i], b.v[i], b.status[i]);
   }
   shape_simd::eigen_smallest(b.batch);
   shape_simd::plane_sums(b.batch, b.max_m);
@@ -137,8 +136,8 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
 // by blocks of columns; `pending` (null without AVX2) batches their moments, eigen and plane
 // stages.
 void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& stage,
-                 lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,
-                 int64_t c1) {
+                   lidarhd::detail::KnnBlockSearch& search, Pending* pending, int64_t c0,
+                   int64_t c1) {
   const GridView& g = P.grid;
   uint64_t keys[kNeighborCap];
   uint32_t pos[kNeighborCap];
@@ -149,11 +148,6 @@ void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& s
     if (s == e) continue;
     const bool block = search.set_cell(static_cast<uint32_t>(c));
     for (uint32_t p = s; p < e; ++p) {
-      const float qx = g.x[p], qy = g.y[p], qz = g.z[p];
-      float v[kFeatureCount];
-      for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
-      uint8_t status = 0;
-      float reach2;
       int m = 0;
       if (block) {
         if (P.mode == kModeKnn) {
@@ -162,15 +156,20 @@ void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& s
           m = search.query_radius(p, keys, pos);
         }
       }
+      const float last =
+          m > 0 ? lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32)) : 0.0f;
+      if (m > 0 && pending) {
+        pending->add(g, p, m, pos, last, search_reach2(P, m, last));
+        if (pending->count == Pending::kWidth) flush(P, Pw, stage, *pending);
+        continue;
+      }
+      const float qx = g.x[p], qy = g.y[p], qz = g.z[p];
+      float v[kFeatureCount];
+      for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
+      uint8_t status = 0;
+      float reach2;
       if (m > 0) {
-        const float last =
-            lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32));
         reach2 = search_reach2(P, m, last);
-        if (pending) {
-          pending->add(g, p, m, pos, last, reach2);
-          if (pending->count == Pending::kWidth) flush(P, Pw, stage, *pending);
-          continue;
-        }
         // The grid's sorted coordinates are copies of the input's: the same values as the
         // kernel's gather by original index, from memory the search just read.
         for (int j = 0; j < m; ++j) {
