@@ -62,9 +62,10 @@ struct Pending {
   float reach2[kWidth];  // search_reach2
   uint8_t status[kWidth];
   float v[kWidth][kFeatureCount];
-  // Neighbour coordinates point by point (the batch holds them lane by lane).
-  float gx[kWidth][kNeighborCap], gy[kWidth][kNeighborCap], gz[kWidth][kNeighborCap];
-  shape_simd::Batch batch{};
+  shape_simd::Batch batch{};  // the neighbours' coordinates too, lane by lane
+
+  // Lane i's neighbours as the scalar stages read them.
+  Coords coords(int i) const { return {&batch.x[0][i], &batch.y[0][i], &batch.z[0][i], kWidth}; }
 
   // Takes sorted point `point` with its m >= 1 neighbours at sorted positions pos, the
   // farthest at d2 `farthest`, and the search's reach. The grid's sorted coordinates are copies
@@ -75,9 +76,9 @@ struct Pending {
     const int i = count++;
     for (int j = 0; j < m; ++j) {
       const uint32_t at = pos[j];
-      gx[i][j] = batch.x[j][i] = g.x[at];
-      gy[i][j] = batch.y[j][i] = g.y[at];
-      gz[i][j] = batch.z[j][i] = g.z[at];
+      batch.x[j][i] = g.x[at];
+      batch.y[j][i] = g.y[at];
+      batch.z[j][i] = g.z[at];
     }
     batch.q[0][i] = g.x[point];
     batch.q[1][i] = g.y[point];
@@ -104,7 +105,7 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
     s[i].c = {b.batch.c[0][i], b.batch.c[1][i], b.batch.c[2][i],
               b.batch.c[3][i], b.batch.c[4][i], b.batch.c[5][i]};
     s[i].inv = 1.0f / static_cast<float>(m);
-    eigen[i] = shape_spread(P, m, b.last[i], b.gx[i], b.gy[i], b.gz[i], s[i], b.v[i], b.status[i]);
+    eigen[i] = shape_spread(P, m, b.last[i], b.coords(i), s[i], b.v[i], b.status[i]);
   }
   shape_simd::eigen_smallest(b.batch);
   shape_simd::plane_sums(b.batch, b.max_m);
@@ -122,8 +123,8 @@ void flush(const KernelParams& P, const KernelParams& Pw, const Stage& stage, Pe
       } else {
         shape_eigen(c, lambda, normal);
       }
-      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], b.batch.m[i], b.gx[i], b.gy[i],
-                     b.gz[i], s[i], lambda, normal, b.v[i], b.status[i], plane);
+      shape_features(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], b.batch.m[i], b.coords(i), s[i],
+                     lambda, normal, b.v[i], b.status[i], plane);
     }
     finish_point(Pw, p, b.v[i], b.status[i], b.reach2[i]);
     stage_point(P, stage, p, b.v[i]);

@@ -165,24 +165,35 @@ LIDARHD_HD inline uint32_t count_within(const GridView& g, float qx, float qy, f
   return count;
 }
 
+// A neighbourhood's coordinates: neighbour j at x[j * stride], y[j * stride], z[j * stride]
+// (stride 1: plain arrays; the CPU's batches interleave 16 neighbourhoods, shape_simd.hpp).
+struct Coords {
+  const float* x;
+  const float* y;
+  const float* z;
+  int stride;
+  LIDARHD_HD float px(int j) const { return x[j * stride]; }
+  LIDARHD_HD float py(int j) const { return y[j * stride]; }
+  LIDARHD_HD float pz(int j) const { return z[j * stride]; }
+};
+
 // Eigen decomposition of the neighbourhood's covariance redone in double from the coordinates
 // (the float64 fallback for nearly equal lambda2 and lambda3).
-LIDARHD_HD inline void solve_float64(const float* px, const float* py, const float* pz, int m,
-                                     float qx, float qy, float qz, float* lambda,
-                                     Vec3<float>& normal, Vec3<float>& mean) {
+LIDARHD_HD inline void solve_float64(const Coords& g, int m, float qx, float qy, float qz,
+                                     float* lambda, Vec3<float>& normal, Vec3<float>& mean) {
   double sx = 0, sy = 0, sz = 0;
   for (int j = 0; j < m; ++j) {
-    sx += static_cast<double>(px[j]) - qx;
-    sy += static_cast<double>(py[j]) - qy;
-    sz += static_cast<double>(pz[j]) - qz;
+    sx += static_cast<double>(g.px(j)) - qx;
+    sy += static_cast<double>(g.py(j)) - qy;
+    sz += static_cast<double>(g.pz(j)) - qz;
   }
   const double inv = 1.0 / m;
   const double mx = sx * inv, my = sy * inv, mz = sz * inv;
   Sym3<double> c{0, 0, 0, 0, 0, 0};
   for (int j = 0; j < m; ++j) {
-    const double ex = static_cast<double>(px[j]) - qx - mx;
-    const double ey = static_cast<double>(py[j]) - qy - my;
-    const double ez = static_cast<double>(pz[j]) - qz - mz;
+    const double ex = static_cast<double>(g.px(j)) - qx - mx;
+    const double ey = static_cast<double>(g.py(j)) - qy - my;
+    const double ez = static_cast<double>(g.pz(j)) - qz - mz;
     c.xx += ex * ex;
     c.xy += ex * ey;
     c.xz += ex * ez;
@@ -217,23 +228,22 @@ LIDARHD_HD inline void accumulate_moments(float (&acc)[9][kLanes], int l, float 
   acc[8][l] += dz * dz;
 }
 
-LIDARHD_HD inline bool same_point(const float* gx, const float* gy, const float* gz, int i, int j) {
-  return gx[i] == gx[j] && gy[i] == gy[j] && gz[i] == gz[j];
+LIDARHD_HD inline bool same_point(const Coords& g, int i, int j) {
+  return g.px(i) == g.px(j) && g.py(i) == g.py(j) && g.pz(i) == g.pz(j);
 }
 
 // min(3, number of distinct points among the m), usually decided by the first three.
-LIDARHD_HD inline int count_distinct3(const float* gx, const float* gy, const float* gz, int m) {
-  if (m >= 3 && !same_point(gx, gy, gz, 0, 1) && !same_point(gx, gy, gz, 0, 2) &&
-      !same_point(gx, gy, gz, 1, 2)) {
+LIDARHD_HD inline int count_distinct3(const Coords& g, int m) {
+  if (m >= 3 && !same_point(g, 0, 1) && !same_point(g, 0, 2) && !same_point(g, 1, 2)) {
     return 3;
   }
   int distinct = 1, b = 0;
   for (int j = 1; j < m; ++j) {
-    if (same_point(gx, gy, gz, j, 0)) continue;
+    if (same_point(g, j, 0)) continue;
     if (distinct == 1) {
       distinct = 2;
       b = j;
-    } else if (!same_point(gx, gy, gz, j, b)) {
+    } else if (!same_point(g, j, b)) {
       return 3;
     }
   }
@@ -289,14 +299,14 @@ LIDARHD_HD inline ShapeMoments shape_sums(float qx, float qy, float qz, int m, c
 
 // The density and vertical features of m >= 1 neighbours with moments s; false when they are
 // fewer than three distinct points (degenerate: v then holds its final values).
-LIDARHD_HD inline bool shape_spread(const KernelParams& P, int m, float last_d2, const float* gx,
-                                    const float* gy, const float* gz, const ShapeMoments& s,
-                                    float* v, uint8_t& status) {
+LIDARHD_HD inline bool shape_spread(const KernelParams& P, int m, float last_d2, const Coords& g,
+                                    const ShapeMoments& s, float* v, uint8_t& status) {
   if (P.wanted & (1u << int(Feature::kVerticalRange))) {
-    float zmin = gz[0], zmax = gz[0];
+    float zmin = g.pz(0), zmax = g.pz(0);
     for (int j = 1; j < m; ++j) {
-      zmin = gz[j] < zmin ? gz[j] : zmin;
-      zmax = gz[j] > zmax ? gz[j] : zmax;
+      const float z = g.pz(j);
+      zmin = z < zmin ? z : zmin;
+      zmax = z > zmax ? z : zmax;
     }
     v[int(Feature::kVerticalRange)] = zmax - zmin;
   }
@@ -308,7 +318,7 @@ LIDARHD_HD inline bool shape_spread(const KernelParams& P, int m, float last_d2,
   rk = rk > kMinDensityRadius ? rk : kMinDensityRadius;
   v[int(Feature::kDensity)] = static_cast<float>(m) / (4.18879020478639098f * rk * rk * rk);
 
-  if (count_distinct3(gx, gy, gz, m) < 3) {
+  if (count_distinct3(g, m) < 3) {
     status |= kStatusDegenerate;
     return false;
   }
@@ -319,15 +329,14 @@ LIDARHD_HD inline bool shape_spread(const KernelParams& P, int m, float last_d2,
 // False when the neighbourhood is degenerate (v then holds its final values).
 LIDARHD_HD inline bool shape_moments(const KernelParams& P, float qx, float qy, float qz, int m,
                                      float last_d2, const float* gx, const float* gy,
-                                     const float* gz, float* v, uint8_t& status,
-                                     ShapeMoments& s) {
+                                     const float* gz, float* v, uint8_t& status, ShapeMoments& s) {
   shape_defaults(v);
   if (m <= 0) {
     status |= kStatusDegenerate;
     return false;
   }
   s = shape_sums(qx, qy, qz, m, gx, gy, gz);
-  return shape_spread(P, m, last_d2, gx, gy, gz, s, v, status);
+  return shape_spread(P, m, last_d2, Coords{gx, gy, gz, 1}, s, v, status);
 }
 
 // Second stage: the eigenvalues of the covariance (decreasing) and the normal.
@@ -344,23 +353,22 @@ LIDARHD_HD inline void shape_eigen(const Sym3<float>& c, float* lambda, Vec3<flo
 
 // The sum of the squared distances of the m neighbours to the plane through the mean offset
 // with that normal, from small terms (see shape_features), in kLanes interleaved partial sums.
-LIDARHD_HD inline float plane_sum(float qx, float qy, float qz, int m, const float* gx,
-                                  const float* gy, const float* gz, Vec3<float> mean,
-                                  Vec3<float> normal) {
+LIDARHD_HD inline float plane_sum(float qx, float qy, float qz, int m, const Coords& g,
+                                  Vec3<float> mean, Vec3<float> normal) {
   const float off = mean.x * normal.x + mean.y * normal.y + mean.z * normal.z;
   float s3[kLanes];
   for (int l = 0; l < kLanes; ++l) s3[l] = 0.0f;
   int j = 0;
   for (; j + kLanes <= m; j += kLanes) {
     for (int l = 0; l < kLanes; ++l) {
-      const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
-                      (gz[j + l] - qz) * normal.z - off;
+      const float t = (g.px(j + l) - qx) * normal.x + (g.py(j + l) - qy) * normal.y +
+                      (g.pz(j + l) - qz) * normal.z - off;
       s3[l] += t * t;
     }
   }
   for (int l = 0; j + l < m; ++l) {
-    const float t = (gx[j + l] - qx) * normal.x + (gy[j + l] - qy) * normal.y +
-                    (gz[j + l] - qz) * normal.z - off;
+    const float t = (g.px(j + l) - qx) * normal.x + (g.py(j + l) - qy) * normal.y +
+                    (g.pz(j + l) - qz) * normal.z - off;
     s3[l] += t * t;
   }
   return (s3[0] + s3[1]) + (s3[2] + s3[3]);
@@ -369,9 +377,9 @@ LIDARHD_HD inline float plane_sum(float qx, float qy, float qz, int m, const flo
 // Last stage: the features of the eigen decomposition (lambda, normal; both refined here).
 // `plane`: plane_sum for this normal when the caller has it (the CPU's batches), else null.
 LIDARHD_HD inline void shape_features(const KernelParams& P, float qx, float qy, float qz, int m,
-                                      const float* gx, const float* gy, const float* gz,
-                                      const ShapeMoments& s, float* lambda, Vec3<float> normal,
-                                      float* v, uint8_t& status, const float* plane = nullptr) {
+                                      const Coords& g, const ShapeMoments& s, float* lambda,
+                                      Vec3<float> normal, float* v, uint8_t& status,
+                                      const float* plane = nullptr) {
   const float inv = s.inv;
   Vec3<float> mean = s.mean;
   if (!(lambda[0] > kDegenerateLambda)) {
@@ -379,14 +387,14 @@ LIDARHD_HD inline void shape_features(const KernelParams& P, float qx, float qy,
     return;
   }
   if (lambda[1] - lambda[2] < kFloat64GapTol * lambda[0]) {
-    solve_float64(gx, gy, gz, m, qx, qy, qz, lambda, normal, mean);
+    solve_float64(g, m, qx, qy, qz, lambda, normal, mean);
     status |= kStatusFloat64;
   } else {
     // lambda3 from the cubic carries an absolute error of float rounding times lambda1, large
     // against a flat neighbourhood's tiny lambda3 (omnivariance, sphericity and curvature feel
     // it). The mean squared distance to the fitted plane is the same quantity (n^T C n) summed
     // from small terms, accurate to relative rounding; the normal's error enters squared.
-    lambda[2] = (plane ? *plane : plane_sum(qx, qy, qz, m, gx, gy, gz, mean, normal)) * inv;
+    lambda[2] = (plane ? *plane : plane_sum(qx, qy, qz, m, g, mean, normal)) * inv;
   }
   // Clamp to >= 0 and keep the order that rounding may have blurred.
   const float l1 = lambda[0] > 0.0f ? lambda[0] : 0.0f;
@@ -453,7 +461,7 @@ LIDARHD_HD inline void shape_values(const KernelParams& P, float qx, float qy, f
   float lambda[3];
   Vec3<float> normal;
   shape_eigen(s.c, lambda, normal);
-  shape_features(P, qx, qy, qz, m, gx, gy, gz, s, lambda, normal, v, status);
+  shape_features(P, qx, qy, qz, m, Coords{gx, gy, gz, 1}, s, lambda, normal, v, status);
 }
 
 // How far a neighbourhood of m points whose farthest is at squared distance last_d2 looked

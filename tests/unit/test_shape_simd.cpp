@@ -210,7 +210,7 @@ TEST_P(ShapeSimd, MomentsAndPlaneSameBitsAsScalar) {
               << "m " << b.m[i] << " lane " << i << " term " << t;
         }
         const float plane =
-            plane_sum(b.q[0][i], b.q[1][i], b.q[2][i], b.m[i], gx, gy, gz, s.mean,
+            plane_sum(b.q[0][i], b.q[1][i], b.q[2][i], b.m[i], Coords{gx, gy, gz, 1}, s.mean,
                       {b.normal[0][i], b.normal[1][i], b.normal[2][i]});
         ASSERT_EQ(bits(b.plane[i]), bits(plane)) << "m " << b.m[i] << " lane " << i << " plane";
         ++compared;
