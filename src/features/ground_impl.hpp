@@ -28,13 +28,22 @@ struct GroundView {
 
 LIDARHD_HD inline int ground_clamp(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+// floorf(v) for |v| < 2^31 (grid coordinates), without the libm call that baseline x86-64 makes
+// of floorf: truncation, then one down for negative fractions. Past 2^24 every float is an
+// integer already, and a -0 never reaches it (x / cell - 0.5 is never -0).
+LIDARHD_HD inline float ground_floor(float v) {
+  const float t = static_cast<float>(static_cast<int>(v));
+  return t > v ? t - 1.0f : t;
+}
+
 // Bilinear interpolation between cell centres (clamped at the grid's outer half cells), so that
 // the model is continuous: no steps at cell borders. `measured_cell` tells whether the cell
 // containing the point had ground points of its own.
 LIDARHD_HD inline float ground_height(const GroundView& g, float x, float y, bool& measured_cell) {
-  const float fx = x / g.cell - 0.5f;
-  const float fy = y / g.cell - 0.5f;
-  const float flx = floorf(fx), fly = floorf(fy);
+  const float ux = x / g.cell, uy = y / g.cell;
+  const float fx = ux - 0.5f;
+  const float fy = uy - 0.5f;
+  const float flx = ground_floor(fx), fly = ground_floor(fy);
   float tx = fx - flx;
   float ty = fy - fly;
   int ix = static_cast<int>(flx) - g.ix0;
@@ -61,8 +70,8 @@ LIDARHD_HD inline float ground_height(const GroundView& g, float x, float y, boo
   const float h01 = g.height[iy1 * g.nx + ix], h11 = g.height[iy1 * g.nx + ix1];
   const float lo = h00 + (h10 - h00) * tx;
   const float hi = h01 + (h11 - h01) * tx;
-  const int cx = ground_clamp(static_cast<int>(floorf(x / g.cell)) - g.ix0, 0, g.nx - 1);
-  const int cy = ground_clamp(static_cast<int>(floorf(y / g.cell)) - g.iy0, 0, g.ny - 1);
+  const int cx = ground_clamp(static_cast<int>(ground_floor(ux)) - g.ix0, 0, g.nx - 1);
+  const int cy = ground_clamp(static_cast<int>(ground_floor(uy)) - g.iy0, 0, g.ny - 1);
   measured_cell = g.measured[cy * g.nx + cx] != 0;
   return lo + (hi - lo) * ty;
 }
