@@ -4,15 +4,10 @@
 #include <vector>
 
 #include "core/parallel_for.hpp"
-#include "core/simd.hpp"
 #include "spatial/grid_impl.hpp"
 #include "spatial/knn_block_cpu.hpp"
 
 namespace lidarhd::detail {
-
-#if defined(LIDARHD_KNN_AVX512)
-bool knn_avx512::available() { return simd_level() == SimdLevel::kAvx512; }
-#endif
 
 void build_grid_cpu(const float* x, const float* y, const float* z, size_t n,
                     const GridGeometry& geo, GridStorage& out) {

@@ -32,9 +32,6 @@ struct Selected {
 
 #if defined(LIDARHD_KNN_AVX512)
 
-// Whether this CPU runs the AVX-512 loops (simd_level(): LIDARHD_SIMD may keep them off).
-bool available();
-
 #define LIDARHD_AVX512_TARGET __attribute__((target("avx512f,avx512vl,popcnt")))
 
 // Screening d2 of candidates [lo, end) (multiples of 16) into f2, and how many are <= limit.
@@ -163,10 +160,6 @@ LIDARHD_AVX512_TARGET inline int select(const float* f2, const float* bx, const 
   }
   return static_cast<int>(kk);
 }
-
-#else
-
-inline bool available() { return false; }
 
 #endif
 

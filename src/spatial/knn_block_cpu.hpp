@@ -338,7 +338,7 @@ class KnnBlockSearch {
   bool finish(float qx, float qy, float qz, float hi, uint32_t hi_count, uint64_t* keys,
               uint32_t* pos) {
     const uint32_t k = static_cast<uint32_t>(k_);
-    // k / 0: the vector selection's answer; -1: the portable loops'
+    // k / 0: the AVX-512 selection's answer; -1: the portable loops'
     int selected = hi_count <= knn_avx512::kMaxSelected
                        ? select_wide(screen(hi), hi, qx, qy, qz, false, keys, pos)
                        : -1;
