@@ -131,46 +131,46 @@ inline int width() {
 #endif
 }
 
+// The batched stages over the whole batch at width w (16: one AVX-512 register; 8: two halves
+// in AVX2 registers), width() unless a test picks one. Only where w > 0.
+
 // b.mean / b.c of every lane from its b.m[i] >= 1 neighbours (max_m the largest count), as
-// shape_sums. Only where width() > 0.
-inline void moments(Batch& b, int max_m) {
+// shape_sums.
+inline void moments(Batch& b, int max_m, int w = width()) {
 #if defined(LIDARHD_SHAPE_SIMD)
-  if (width() == 16) {
+  if (w == 16) {
     lanes16::moments(b, max_m, 0);
   } else {
     for (int lane0 = 0; lane0 < kWidth; lane0 += lanes8::kStep) lanes8::moments(b, max_m, lane0);
   }
 #else
-  (void)b;
-  (void)max_m;
+  (void)b, (void)max_m, (void)w;
 #endif
 }
 
-// b.value / b.normal of every lane from b.c, as eigen_sym3_smallest. Only where width() > 0.
-inline void eigen_smallest(Batch& b) {
+// b.value / b.normal of every lane from b.c, as eigen_sym3_smallest.
+inline void eigen_smallest(Batch& b, int w = width()) {
 #if defined(LIDARHD_SHAPE_SIMD)
-  if (width() == 16) {
+  if (w == 16) {
     lanes16::eigen_smallest(b, 0);
   } else {
     for (int lane0 = 0; lane0 < kWidth; lane0 += lanes8::kStep) lanes8::eigen_smallest(b, lane0);
   }
 #else
-  (void)b;
+  (void)b, (void)w;
 #endif
 }
 
 // b.plane of every lane from its neighbours, b.mean and b.normal, as shape_features sums it.
-// Only where width() > 0.
-inline void plane_sums(Batch& b, int max_m) {
+inline void plane_sums(Batch& b, int max_m, int w = width()) {
 #if defined(LIDARHD_SHAPE_SIMD)
-  if (width() == 16) {
+  if (w == 16) {
     lanes16::plane_sums(b, max_m, 0);
   } else {
     for (int lane0 = 0; lane0 < kWidth; lane0 += lanes8::kStep) lanes8::plane_sums(b, max_m, lane0);
   }
 #else
-  (void)b;
-  (void)max_m;
+  (void)b, (void)max_m, (void)w;
 #endif
 }
 

@@ -113,34 +113,6 @@ std::vector<Sym> cases() {
   return out;
 }
 
-#if defined(LIDARHD_SHAPE_SIMD)
-// The stages over a whole batch at one width: 16 AVX-512 lanes, or two halves of 8 AVX2 lanes.
-void moments(int width, shape_simd::Batch& b, int max_m) {
-  if (width == 16) {
-    shape_simd::lanes16::moments(b, max_m, 0);
-  } else {
-    shape_simd::lanes8::moments(b, max_m, 0);
-    shape_simd::lanes8::moments(b, max_m, 8);
-  }
-}
-void eigen_smallest(int width, shape_simd::Batch& b) {
-  if (width == 16) {
-    shape_simd::lanes16::eigen_smallest(b, 0);
-  } else {
-    shape_simd::lanes8::eigen_smallest(b, 0);
-    shape_simd::lanes8::eigen_smallest(b, 8);
-  }
-}
-void plane_sums(int width, shape_simd::Batch& b, int max_m) {
-  if (width == 16) {
-    shape_simd::lanes16::plane_sums(b, max_m, 0);
-  } else {
-    shape_simd::lanes8::plane_sums(b, max_m, 0);
-    shape_simd::lanes8::plane_sums(b, max_m, 8);
-  }
-}
-#endif
-
 // The AVX-512 width (16) and the AVX2 one (8), where this CPU has them.
 class ShapeSimd : public ::testing::TestWithParam<int> {
  protected:
@@ -190,9 +162,9 @@ TEST_P(ShapeSimd, MomentsAndPlaneSameBitsAsScalar) {
           b.z[j][i] = j == 0 ? qz : float(qz + (round == 0 ? 0.0 : 0.3 * u(rng)));
         }
       }
-      moments(GetParam(), b, max_m);
-      eigen_smallest(GetParam(), b);
-      plane_sums(GetParam(), b, max_m);
+      shape_simd::moments(b, max_m, GetParam());
+      shape_simd::eigen_smallest(b, GetParam());
+      shape_simd::plane_sums(b, max_m, GetParam());
       for (int i = 0; i < shape_simd::kWidth; ++i) {
         float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
         for (int j = 0; j < kNeighborCap; ++j) {
@@ -233,7 +205,7 @@ TEST_P(ShapeSimd, EigenSameBitsAsScalar) {
       const float e[6] = {c.xx, c.xy, c.xz, c.yy, c.yz, c.zz};
       for (int t = 0; t < 6; ++t) b.c[t][i] = e[t];
     }
-    eigen_smallest(GetParam(), b);
+    shape_simd::eigen_smallest(b, GetParam());
     for (size_t i = 0; i < lanes; ++i) {
       float value[3];
       Vec3<float> normal;
