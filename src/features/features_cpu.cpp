@@ -10,7 +10,9 @@
 // order is staged column by column, then each column is scattered on its own, whose working
 // set (4 bytes a point) stays in the caches far longer. The values and bits are the same.
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/parallel_for.hpp"
@@ -22,6 +24,14 @@ namespace lidarhd::features::detail {
 namespace {
 
 constexpr int64_t kCellsPerTask = 64;
+// neighborhood_values with the capacity the CUDA back end runs for P.cap (so that the tests
+// without a GPU run both).
+float any_neighborhood_values(const KernelParams& P, float qx, float qy, float qz, float* v,
+                              uint8_t& status) {
+  return P.cap <= kSmallNeighborCap ? neighborhood_values<kSmallNeighborCap>(P, qx, qy, qz, v, status)
+                                    : neighborhood_values<kNeighborCap>(P, qx, qy, qz, v, status);
+}
+
 // Points per staged chunk (about 6 MiB of staging for lod3 in float32).
 constexpr uint32_t kChunkPoints = 1u << 18;
 // Tables at most this large are written directly: they stay in the caches anyway.
@@ -180,7 +190,7 @@ void block_columns(const KernelParams& P, const KernelParams& Pw, const Stage& s
         }
         shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
       } else {
-        reach2 = neighborhood_values(P, qx, qy, qz, v, status);
+        reach2 = any_neighborhood_values(P, qx, qy, qz, v, status);
       }
       finish_point(Pw, p, v, status, reach2);
       stage_point(P, stage, p, v);
@@ -198,17 +208,18 @@ void plain_columns(const KernelParams& P, const KernelParams& Pw, const Stage& s
     for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
     uint8_t status = 0;
     float reach2 = 0.0f;
-    if (P.need_neighbors) reach2 = neighborhood_values(P, g.x[p], g.y[p], g.z[p], v, status);
+    if (P.need_neighbors) reach2 = any_neighborhood_values(P, g.x[p], g.y[p], g.z[p], v, status);
     finish_point(Pw, p, v, status, reach2);
     stage_point(P, stage, p, v);
   }
 }
 
-// Tasks [t0, t1) of kCellsPerTask columns each, in parallel.
+// Tasks [t0, t1) of kCellsPerTask columns each, in parallel; `per_point`: every point through
+// the per-point kernel, as on the GPU.
 void run_tasks(const KernelParams& P, const KernelParams& Pw, const Stage& stage, int64_t t0,
-               int64_t t1) {
+               int64_t t1, bool per_point) {
   const int64_t cells = static_cast<int64_t>(P.grid.nx) * static_cast<int64_t>(P.grid.ny);
-  if (P.need_neighbors && P.cap <= kNeighborCap) {
+  if (P.need_neighbors && P.cap <= kNeighborCap && !per_point) {
     lidarhd::detail::parallel_for_cpu_dynamic(t1 - t0, [&](int64_t t) {
       lidarhd::detail::KnnBlockSearch search(P.grid, P.cap);
       if (P.mode == kModeRadius) search.set_radius(P.radius * P.radius);  // radius_query's r2
@@ -250,13 +261,17 @@ void scatter(const KernelParams& P, const Stage& s) {
 }  // namespace
 
 void compute_features_cpu(const KernelParams& P) {
+  // LIDARHD_FEATURES_PER_POINT=1 runs the CUDA back end's per-point kernel instead of the column
+  // search (tests: both must give the same bits; read at each call so that tests may set it).
+  const char* env = std::getenv("LIDARHD_FEATURES_PER_POINT");
+  const bool per_point = env && std::string(env) == "1";
   const int64_t cells =
       P.n == 0 ? 0 : static_cast<int64_t>(P.grid.nx) * static_cast<int64_t>(P.grid.ny);
   const int64_t tasks = (cells + kCellsPerTask - 1) / kCellsPerTask;
   const size_t bytes =
       static_cast<size_t>(P.n) * static_cast<size_t>(P.columns) * (P.out32 ? 4u : 2u);
   if (bytes <= kDirectBytes || P.columns == 0) {
-    run_tasks(P, P, Stage{}, 0, tasks);
+    run_tasks(P, P, Stage{}, 0, tasks, per_point);
   } else {
     KernelParams Pw = P;
     Pw.columns = 0;  // finish_point leaves the columns to the stage
@@ -281,7 +296,7 @@ void compute_features_cpu(const KernelParams& P) {
           if (f16.size() < size) f16.resize(size);
           s.f16 = f16.data();
         }
-        run_tasks(P, Pw, s, t0, t1);
+        run_tasks(P, Pw, s, t0, t1, per_point);
         scatter(P, s);
       }
       t0 = t1;

@@ -1,5 +1,6 @@
 // CUDA back end of compute_features: the same fused kernel, one thread per point, points in
-// grid order so that a warp's queries share columns.
+// grid order so that a warp's queries share columns. The kernel is built for two neighbour
+// capacities: its per-thread arrays are local memory, so k <= 32 runs with half of it.
 #include <cuda_runtime.h>
 
 #include "core/cuda_check.cuh"
@@ -15,10 +16,17 @@ double compute_features_cuda(const KernelParams& P, int device_index) {
   const KernelParams params = P;
   lidarhd::detail::KernelTimer timer;
   timer.start();
-  lidarhd::detail::parallel_for(Device::cuda(device_index), static_cast<int64_t>(P.n),
-                                [params] LIDARHD_HD(int64_t p) {
-                                  feature_point(params, static_cast<uint32_t>(p));
-                                });
+  const Device device = Device::cuda(device_index);
+  const int64_t n = static_cast<int64_t>(P.n);
+  if (P.cap <= kSmallNeighborCap) {
+    lidarhd::detail::parallel_for(device, n, [params] LIDARHD_HD(int64_t p) {
+      feature_point<kSmallNeighborCap>(params, static_cast<uint32_t>(p));
+    });
+  } else {
+    lidarhd::detail::parallel_for(device, n, [params] LIDARHD_HD(int64_t p) {
+      feature_point<kNeighborCap>(params, static_cast<uint32_t>(p));
+    });
+  }
   timer.stop();
   LIDARHD_CUDA_CHECK(cudaStreamSynchronize(nullptr));  // surfaces kernel faults here
   return timer.seconds();

@@ -19,6 +19,8 @@ using lidarhd::detail::GridView;
 
 static_assert(kFeatureCount <= 32, "KernelParams::wanted holds one bit per feature");
 constexpr int kNeighborCap = 64;  // features::kMaxNeighbors; the arrays below live per thread
+// The smaller neighbour capacity the back ends use when P.cap fits (k = 20 by default).
+constexpr int kSmallNeighborCap = 32;
 
 // Per-point status bits, summed on the host into the run summary.
 constexpr uint8_t kStatusDegenerate = 1;
@@ -471,26 +473,32 @@ LIDARHD_HD inline float search_reach2(const KernelParams& P, int m, float last_d
   return P.mode == kModeKnn ? bits_float(0x7F800000u) : P.radius * P.radius;  // +inf for k-NN
 }
 
-// shape_values of the point at (qx, qy, qz), its neighbours searched here; returns the search's
-// reach (search_reach2).
+// shape_values of the point at (qx, qy, qz), its neighbours searched here (at most kCap:
+// P.cap <= kCap); returns the search's reach (search_reach2). Per-thread arrays are a GPU
+// thread's local memory, which spills beyond the caches when large: the candidates' keys are
+// gathered straight into coordinates, and the back ends pick the smallest kCap for P.cap.
+template <int kCap>
 LIDARHD_HD inline float neighborhood_values(const KernelParams& P, float qx, float qy, float qz,
                                             float* v, uint8_t& status) {
-  uint32_t idx[kNeighborCap];
-  float d2[kNeighborCap];
-  const int m = P.mode == kModeKnn
-                    ? lidarhd::detail::knn_query(P.grid, qx, qy, qz, P.cap, idx, d2)
-                    : lidarhd::detail::radius_query(P.grid, qx, qy, qz, P.radius, P.cap, idx, d2);
-  // The neighbours' coordinates are gathered once (scattered reads) into per-thread arrays that
-  // the passes of shape_values reuse.
-  float gx[kNeighborCap], gy[kNeighborCap], gz[kNeighborCap];
+  uint64_t keys[kCap];
+  // knn_query's and radius_query's search, without their unpacked copies.
+  int m = 0;
+  if (P.mode == kModeKnn) {
+    m = lidarhd::detail::grid_search(P.grid, qx, qy, qz, P.cap, lidarhd::detail::kInfD2, keys);
+  } else if (P.radius >= 0.0f) {
+    m = lidarhd::detail::grid_search(P.grid, qx, qy, qz, P.cap, P.radius * P.radius, keys);
+  }
+  const float last =
+      m > 0 ? lidarhd::detail::float_from_bits(static_cast<uint32_t>(keys[m - 1] >> 32)) : 0.0f;
+  float gx[kCap], gy[kCap], gz[kCap];
   for (int j = 0; j < m; ++j) {
-    const uint32_t id = idx[j];
+    const uint32_t id = static_cast<uint32_t>(keys[j]);
     gx[j] = P.x[id];
     gy[j] = P.y[id];
     gz[j] = P.z[id];
   }
-  shape_values(P, qx, qy, qz, m, m > 0 ? d2[m - 1] : 0.0f, gx, gy, gz, v, status);
-  return search_reach2(P, m, m > 0 ? d2[m - 1] : 0.0f);
+  shape_values(P, qx, qy, qz, m, last, gx, gy, gz, v, status);
+  return search_reach2(P, m, last);
 }
 
 // Every feature of the point at grid position p but the neighbourhood ones (already in v, with
@@ -544,13 +552,14 @@ LIDARHD_HD inline void finish_point(const KernelParams& P, uint32_t p, float* v,
 
 // Every feature of the point at grid position p (points are visited in grid order, so that
 // consecutive queries touch the same columns); writes the requested columns.
+template <int kCap>
 LIDARHD_HD inline void feature_point(const KernelParams& P, uint32_t p) {
   float v[kFeatureCount];
   for (int f = 0; f < kFeatureCount; ++f) v[f] = 0.0f;
   uint8_t status = 0;
   float reach2 = 0.0f;
   if (P.need_neighbors) {
-    reach2 = neighborhood_values(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], v, status);
+    reach2 = neighborhood_values<kCap>(P, P.grid.x[p], P.grid.y[p], P.grid.z[p], v, status);
   }
   finish_point(P, p, v, status, reach2);
 }
