@@ -7,6 +7,11 @@ normalisation, normal orientation n_z >= 0), and reports per feature: median and
 absolute difference and the share of points within 1e-4. Then throughput per core (each with
 the same number of threads, neighbour search included) side by side with ours for k = 20 lod2.
 
+--threads N also pins the whole run (the peers, and our CLI, which inherits it) to N CPUs:
+Open3D 0.20 and pgeof 0.3 ignore OMP_NUM_THREADS=1 and keep about 1.7 cores busy, so a thread
+count alone would credit them a second core. The cores each Python peer kept busy (CPU time over
+wall time) are printed next to its rate.
+
 Usage: bench/features_vs_peers.py TILE.laz --lidarhd build/cpu/lidarhd [--k 20] [--threads N]
        [--speed-only]   (--speed-only: the timings alone, for tiles too large to compare)
 Needs: pip install laspy lazrs numpy scipy jakteristics open3d-cpu "pgeof<=0.3.2"
@@ -30,13 +35,35 @@ def requested_threads(argv):
     return "1"
 
 
-# Open3D and pgeof take their thread count from OpenMP: set before they load.
+def pin_to_cpus(n):
+    """Restricts this process, its threads and its children to n of the CPUs it may use."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not 1 <= n <= len(cpus):
+        sys.exit(f"--threads {n}: this process may use {len(cpus)} CPUs")
+    os.sched_setaffinity(0, cpus[:n])
+
+
+# Before the peers load: OpenMP reads its thread count then, and threads inherit the affinity.
 os.environ["OMP_NUM_THREADS"] = requested_threads(sys.argv)
+pin_to_cpus(int(requested_threads(sys.argv)))
 
 import laspy  # noqa: E402
 import numpy as np  # noqa: E402
 
 RATIOS = ["linearity", "planarity", "sphericity", "anisotropy", "change_of_curvature"]
+
+
+class Timer:
+    """Wall and CPU time (all threads of this process) of a with-block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+        self.cores = self.cpu / self.wall if self.wall > 0 else float("nan")
 
 
 def run_ours(exe, tile, extra, threads=1, columns=True):
@@ -153,6 +180,7 @@ def main():
     compare = not args.speed_only
     print(f"{args.tile}: {n} points, k = {args.k}, {threads} thread(s) each")
     speed = {}
+    cores = {}  # CPU time / wall time of the Python peers
 
     if compare:
         _, ours = run_ours(args.lidarhd, args.tile, ["--set", "full", "--k", str(args.k)])
@@ -163,9 +191,10 @@ def main():
     try:  # Open3D: exact knn, population covariance, normals with arbitrary sign
         import open3d as o3d
         pc = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
-        t = time.perf_counter()
-        pc.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(args.k))
-        speed["Open3D estimate_normals (knn)"] = n / (time.perf_counter() - t)
+        with Timer() as t:
+            pc.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(args.k))
+        speed["Open3D estimate_normals (knn)"] = n / t.wall
+        cores["Open3D estimate_normals (knn)"] = t.cores
         if compare:
             compare_open3d(pc, ours, args.k)
     except Exception as e:  # noqa: BLE001
@@ -174,11 +203,12 @@ def main():
     try:  # pgeof: its own knn; ratios of sqrt(eigenvalues) (checked against both norms)
         import pgeof
         pts = np.ascontiguousarray(xyz, dtype=np.float32)
-        t = time.perf_counter()
-        nn, _ = pgeof.knn_search(pts, pts, args.k)
-        ptr = np.arange(0, (n + 1) * args.k, args.k, dtype=np.uint32)
-        f = pgeof.compute_features(pts, nn.astype(np.uint32).ravel(), ptr)
-        speed["pgeof knn_search + compute_features"] = n / (time.perf_counter() - t)
+        with Timer() as t:
+            nn, _ = pgeof.knn_search(pts, pts, args.k)
+            ptr = np.arange(0, (n + 1) * args.k, args.k, dtype=np.uint32)
+            f = pgeof.compute_features(pts, nn.astype(np.uint32).ravel(), ptr)
+        speed["pgeof knn_search + compute_features"] = n / t.wall
+        cores["pgeof knn_search + compute_features"] = t.cores
         if compare:
             compare_pgeof(f, ours, args)
     except Exception as e:  # noqa: BLE001
@@ -192,9 +222,12 @@ def main():
         names = ["eigenvalue1", "eigenvalue2", "eigenvalue3", "planarity", "linearity",
                  "sphericity", "anisotropy", "surface_variation", "verticality", "nx", "ny", "nz",
                  "number_of_neighbors", "omnivariance"]
-        t = time.perf_counter()
-        f = jakteristics.compute_features(xyz, radius, num_threads=threads, feature_names=names)
-        speed[f"jakteristics (radius {radius:.2f} m ~ k={args.k})"] = n / (time.perf_counter() - t)
+        name = f"jakteristics (radius {radius:.2f} m ~ k={args.k})"
+        with Timer() as t:
+            f = jakteristics.compute_features(xyz, radius, num_threads=threads,
+                                              feature_names=names)
+        speed[name] = n / t.wall
+        cores[name] = t.cores
         lod2_r, _ = run_ours(args.lidarhd, args.tile, ["--set", "lod2", "--radius", f"{radius}"],
                              threads, columns=False)
         speed[f"lidarhd (lod2, radius {radius:.2f} m)"] = n / lod2_r["compute_seconds"]
@@ -203,10 +236,12 @@ def main():
     except Exception as e:  # noqa: BLE001
         print(f"\njakteristics skipped: {e}")
 
-    print(f"\nThroughput per core (points/s / {threads} thread(s), neighbour search included):")
+    print(f"\nThroughput per core (points/s / {threads} thread(s) on {threads} pinned CPU(s), "
+          "neighbour search included):")
     ours_rate = speed["lidarhd (lod2, k=20, knn included)"]
     for name, rate in speed.items():
-        print(f"  {name:48s} {rate / threads / 1e6:8.3f} M/s   lidarhd x{ours_rate / rate:5.1f}")
+        busy = f"   {cores[name]:4.2f} cores busy" if name in cores else ""
+        print(f"  {name:48s} {rate / threads / 1e6:8.3f} M/s   lidarhd x{ours_rate / rate:5.1f}{busy}")
     return 0
 
 
