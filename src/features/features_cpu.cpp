@@ -24,12 +24,15 @@ namespace lidarhd::features::detail {
 namespace {
 
 constexpr int64_t kCellsPerTask = 64;
+
 // neighborhood_values with the capacity the CUDA back end runs for P.cap (so that the tests
 // without a GPU run both).
 float any_neighborhood_values(const KernelParams& P, float qx, float qy, float qz, float* v,
                               uint8_t& status) {
-  return P.cap <= kSmallNeighborCap ? neighborhood_values<kSmallNeighborCap>(P, qx, qy, qz, v, status)
-                                    : neighborhood_values<kNeighborCap>(P, qx, qy, qz, v, status);
+  if (P.cap <= kSmallNeighborCap) {
+    return neighborhood_values<kSmallNeighborCap>(P, qx, qy, qz, v, status);
+  }
+  return neighborhood_values<kNeighborCap>(P, qx, qy, qz, v, status);
 }
 
 // Points per staged chunk (about 6 MiB of staging for lod3 in float32).
