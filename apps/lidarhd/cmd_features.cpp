@@ -180,7 +180,9 @@ void run_features(const FeaturesCliOptions& o) {
   j["points"] = n;
   j["features"] = json::array();
   for (features::Feature f : fo.features) j["features"].push_back(features::feature_name(f));
-  j["neighborhood"] = o.radius > 0 ? "radius " + std::to_string(o.radius) + " m (max_k 64)"
+  char radius[32];
+  std::snprintf(radius, sizeof radius, "%g", o.radius);  // 0.7, not to_string's 0.700000
+  j["neighborhood"] = o.radius > 0 ? "radius " + std::string(radius) + " m (max_k 64)"
                                    : "knn k=" + std::to_string(o.k);
   j["eigen_norm"] = o.eigen_norm;
   j["device"] = fo.device.to_string();
